@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from jobs.models import Job
+
+
+class JobSerializer(serializers.ModelSerializer):
+    is_finished = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Job
+        fields = ("id", "kind", "status", "stage", "progress", "message", "error_code", "error_detail",
+                  "result", "attempts", "created_at", "started_at", "finished_at", "heartbeat_at", "is_finished")
+        read_only_fields = fields

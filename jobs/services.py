@@ -1,0 +1,251 @@
+"""Job lifecycle: create, enqueue on commit, claim, report progress, finish, reconcile.
+
+Every state change is a conditional UPDATE on the row, so two workers (a redelivered message and
+a reconciler's re-send, say) can race safely: exactly one claim wins and a run that lost its claim
+can no longer write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from jobs.errors import JobLost
+from jobs.models import Job
+from mediakit.progress import ProgressFn
+
+logger = logging.getLogger(__name__)
+
+JobWork = Callable[..., dict[str, Any] | None]
+
+
+def job_create(*, user: AbstractBaseUser | None, kind: str, task_name: str, queue: str = "cpu",
+               params: dict[str, Any] | None = None, message: str = "Waiting for a worker") -> Job:
+    """Create a queued job; its task is sent once the surrounding transaction commits."""
+    if task_name not in current_app.tasks:
+        raise ValueError(f"unknown task {task_name!r}")
+    job = Job.objects.create(user=user, kind=kind, task_name=task_name, queue=queue, params=params or {},
+                             message=message)
+    job_id = job.pk
+    transaction.on_commit(lambda: job_enqueue(job_id=job_id))
+    return job
+
+
+def job_enqueue(*, job_id: uuid.UUID) -> None:
+    job = Job.objects.get(pk=job_id)
+    Job.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
+    # Through the registered task (not send_task) so that eager mode runs it in-process.
+    current_app.tasks[job.task_name].apply_async(args=[str(job_id)], queue=job.queue)
+
+
+def job_run_now(*, job_id: uuid.UUID) -> Job:
+    """Run a job's task synchronously in this process (tests, management commands)."""
+    job = Job.objects.get(pk=job_id)
+    current_app.tasks[job.task_name].apply(args=[str(job_id)], throw=True)
+    job.refresh_from_db()
+    return job
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def job_claim(*, job_id: uuid.UUID | str, worker: str) -> uuid.UUID | None:
+    """Take ownership of a queued job, or of a running one whose worker stopped beating.
+
+    Returns the claim token, or None when someone else has it or it is finished.
+    """
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.JOBS_STALE_AFTER_S)
+    token = uuid.uuid4()
+    claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale_before)
+    updated = (Job.objects.filter(pk=job_id).filter(claimable)
+               .filter(attempts__lt=settings.JOBS_MAX_ATTEMPTS)
+               .update(status=Job.Status.RUNNING, claim_token=token, attempts=F("attempts") + 1, worker=worker,
+                       started_at=now, heartbeat_at=now, error_code="", error_detail="",
+                       message="Started"))
+    if updated == 1:
+        return token
+    # Out of attempts: a job that keeps killing its worker must end, not loop forever.
+    Job.objects.filter(pk=job_id).filter(claimable).filter(attempts__gte=settings.JOBS_MAX_ATTEMPTS).update(
+        status=Job.Status.FAILED, finished_at=now, claim_token=None, error_code="attempts_exhausted",
+        error_detail=f"The work was interrupted {settings.JOBS_MAX_ATTEMPTS} times; giving up.",
+        message="Failed")
+    return None
+
+
+class JobReporter:
+    """The progress callback of one claimed run: writes stage, fraction and message to the row.
+
+    Writes are throttled (stage changes and completion always go through); a write that matches no
+    row means the claim was lost, and raises JobLost so the run stops.
+    """
+
+    def __init__(self, *, job_id: uuid.UUID | str, token: uuid.UUID, min_interval_s: float = 0.25) -> None:
+        self.job_id = job_id
+        self.token = token
+        self.min_interval_s = min_interval_s
+        self._last_write = 0.0
+        self._last_stage = ""
+        self._last_fraction = -1.0
+
+    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        now = time.monotonic()
+        if (stage == self._last_stage and fraction < 1.0 and now - self._last_write < self.min_interval_s):
+            return
+        fraction = max(fraction, self._last_fraction)  # the bar never goes backwards
+        updated = Job.objects.filter(pk=self.job_id, claim_token=self.token, status=Job.Status.RUNNING).update(
+            stage=stage[:50], progress=fraction, message=message[:300], heartbeat_at=timezone.now())
+        if updated != 1:
+            raise JobLost(str(self.job_id))
+        self._last_write, self._last_stage, self._last_fraction = now, stage, fraction
+
+    def beat(self) -> bool:
+        return Job.objects.filter(pk=self.job_id, claim_token=self.token, status=Job.Status.RUNNING).update(
+            heartbeat_at=timezone.now()) == 1
+
+
+class Heartbeat:
+    """Beats for a run in a background thread, so stages that report rarely are not taken for dead."""
+
+    def __init__(self, reporter: JobReporter, interval_s: float) -> None:
+        self._reporter = reporter
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{reporter.job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(self._interval_s):
+                try:
+                    if not self._reporter.beat():
+                        return
+                except Exception:  # a missed beat is not fatal; the next one may succeed
+                    logger.warning("heartbeat for job %s failed", self._reporter.job_id, exc_info=True)
+        finally:
+            connection.close()
+
+
+def job_succeed(*, job_id: uuid.UUID | str, token: uuid.UUID, result: dict[str, Any] | None) -> bool:
+    return Job.objects.filter(pk=job_id, claim_token=token, status=Job.Status.RUNNING).update(
+        status=Job.Status.SUCCEEDED, progress=1.0, stage="done", message="Done", result=result or {},
+        finished_at=timezone.now(), heartbeat_at=timezone.now(), claim_token=None) == 1
+
+
+def job_fail(*, job_id: uuid.UUID | str, token: uuid.UUID | None, code: str, detail: str) -> bool:
+    qs = Job.objects.filter(pk=job_id)
+    if token is not None:
+        qs = qs.filter(claim_token=token, status=Job.Status.RUNNING)
+    return qs.update(status=Job.Status.FAILED, error_code=code[:60], error_detail=detail, message="Failed",
+                     finished_at=timezone.now(), claim_token=None) == 1
+
+
+def job_release(*, job_id: uuid.UUID | str, token: uuid.UUID, message: str) -> bool:
+    """Give a claimed job back to the queue (before a retry)."""
+    return Job.objects.filter(pk=job_id, claim_token=token, status=Job.Status.RUNNING).update(
+        status=Job.Status.QUEUED, claim_token=None, message=message[:300]) == 1
+
+
+def job_reconcile(*, now: datetime | None = None) -> list[uuid.UUID]:
+    """Re-enqueue jobs whose worker died (stale heartbeat) and queued jobs whose message was lost.
+
+    The broker may forget messages (a Redis restart); the rows do not. Returns the re-sent ids.
+    """
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.JOBS_STALE_AFTER_S)
+    resend_before = now - timedelta(seconds=settings.JOBS_QUEUED_RESEND_AFTER_S)
+    resent: list[uuid.UUID] = []
+    stale = Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=stale_before).values_list("pk", flat=True)
+    for job_id in list(stale):
+        if Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, heartbeat_at__lt=stale_before,
+                              attempts__lt=settings.JOBS_MAX_ATTEMPTS).update(
+                status=Job.Status.QUEUED, claim_token=None, enqueued_at=now,
+                message="The worker stopped answering; trying again") == 1:
+            resent.append(job_id)
+        else:
+            job_claim(job_id=job_id, worker="reconciler")  # marks exhausted jobs failed; claims nothing else
+    lost = Job.objects.filter(status=Job.Status.QUEUED).filter(
+        Q(enqueued_at__lt=resend_before) | Q(enqueued_at__isnull=True, created_at__lt=resend_before))
+    for job_id in list(lost.values_list("pk", flat=True)):
+        if Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(enqueued_at=now) == 1:
+            resent.append(job_id)
+    for job_id in resent:
+        job = Job.objects.get(pk=job_id)
+        current_app.tasks[job.task_name].apply_async(args=[str(job_id)], queue=job.queue)
+        logger.info("reconciler re-enqueued job %s (%s)", job_id, job.task_name)
+    return resent
+
+
+def job_execute(*, job_id: str, work: JobWork, eager: bool) -> tuple[str, Exception | None]:
+    """Claim and run one job. Returns an outcome and, for transient failures, the error to retry on.
+
+    Outcomes: "done", "failed", "busy" (someone else is running it), "finished" (nothing to do),
+    "lost" (claim taken over mid-run), "retry".
+    """
+    from mediakit.errors import EncoreError, TransientError
+
+    close_old_connections()
+    token = job_claim(job_id=job_id, worker=worker_identity())
+    if token is None:
+        job = Job.objects.filter(pk=job_id).only("status").first()
+        return ("busy" if job is not None and job.status in (Job.Status.RUNNING, Job.Status.QUEUED) else "finished",
+                None)
+    reporter = JobReporter(job_id=job_id, token=token)
+    try:
+        job = Job.objects.get(pk=job_id)
+        if eager:
+            result = work(job=job, progress=reporter)
+        else:
+            with Heartbeat(reporter, settings.JOBS_HEARTBEAT_S):
+                result = work(job=job, progress=reporter)
+    except JobLost:
+        logger.warning("job %s was taken over by another worker; this run stops", job_id)
+        return "lost", None
+    except TransientError as exc:
+        job_release(job_id=job_id, token=token, message=f"Retrying: {exc.message}")
+        return "retry", exc
+    except EncoreError as exc:
+        job_fail(job_id=job_id, token=token, code=exc.code, detail=exc.message)
+        return "failed", None
+    except Exception as exc:
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        if isinstance(exc, SoftTimeLimitExceeded):
+            job_fail(job_id=job_id, token=token, code="timeout", detail="The work took longer than allowed.")
+            return "failed", None
+        logger.exception("job %s failed", job_id)
+        job_fail(job_id=job_id, token=token, code="internal_error",
+                 detail=f"Something went wrong on our side ({type(exc).__name__}).")
+        return "failed", None
+    job_succeed(job_id=job_id, token=token, result=result)
+    return "done", None
+
+
+def job_list_for(*, user: AbstractBaseUser) -> Any:
+    return Job.objects.filter(user=user)
+
+
+ProgressFnType = ProgressFn

@@ -1,0 +1,86 @@
+"""Decode audio to float samples with PyAV, into one preallocated buffer (no second copy)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile as sf
+
+from mediakit.errors import MediaError
+
+
+def decode_audio(path: str | os.PathLike[str], *, sample_rate: int = 22050, mono: bool = True,
+                 max_duration_s: float | None = None) -> np.ndarray:
+    """Decode the first audio stream, resampled, as float32 in [-1, 1].
+
+    Returns shape ``(n,)`` when ``mono`` else ``(channels=2, n)``. The output buffer is sized from
+    the declared duration and grown geometrically only if the header lied, so a 15-minute song is
+    held once, not once per decoded chunk plus a concatenated copy.
+    """
+    channels = 1 if mono else 2
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        raise MediaError("This file is not audio we can read.", code="media_unreadable") from exc
+    with container:
+        if not container.streams.audio:
+            raise MediaError("The file has no audio stream.", code="media_no_audio")
+        stream = container.streams.audio[0]
+        declared = float(container.duration) / av.time_base if container.duration else 0.0
+        if max_duration_s is not None:
+            declared = min(declared, max_duration_s) if declared else max_duration_s
+        capacity = int(declared * sample_rate) + sample_rate if declared else sample_rate * 60
+        buf = np.empty((channels, capacity), dtype=np.float32)
+        filled = 0
+        limit = int(max_duration_s * sample_rate) if max_duration_s is not None else None
+        resampler = av.AudioResampler(format="fltp", layout="mono" if mono else "stereo", rate=sample_rate)
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    filled, buf = _append(buf, filled, out.to_ndarray())
+                if limit is not None and filled >= limit:
+                    break
+            for out in resampler.resample(None):
+                filled, buf = _append(buf, filled, out.to_ndarray())
+        except av.FFmpegError as exc:
+            raise MediaError("The audio is damaged or cut short.", code="media_truncated") from exc
+    if limit is not None:
+        filled = min(filled, limit)
+    # Trimming returns a view when the buffer is exact; otherwise np.resize-like shrink in place.
+    samples = buf[:, :filled]
+    if samples.base is not None and filled < buf.shape[1] * 0.9:
+        samples = np.ascontiguousarray(samples)
+    np.clip(samples, -1.0, 1.0, out=samples)
+    return samples[0] if mono else samples
+
+
+def _append(buf: np.ndarray, filled: int, chunk: np.ndarray) -> tuple[int, np.ndarray]:
+    n = chunk.shape[1]
+    if filled + n > buf.shape[1]:
+        grown = np.empty((buf.shape[0], max(buf.shape[1] * 2, filled + n)), dtype=np.float32)
+        grown[:, :filled] = buf[:, :filled]
+        buf = grown
+    buf[:, filled:filled + n] = chunk[: buf.shape[0]]
+    return filled + n, buf
+
+
+def write_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int) -> Path:
+    """Write float samples ((n,) or (channels, n)) as 16-bit PCM WAV."""
+    data = samples.T if samples.ndim == 2 else samples
+    sf.write(str(path), data, sample_rate, subtype="PCM_16")
+    return Path(path)
+
+
+def loudness_normalize(samples: np.ndarray, *, target_rms_db: float = -16.0, peak_limit: float = 0.98) -> np.ndarray:
+    """Scale to a target RMS level without letting the peak pass ``peak_limit``."""
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+    if rms < 1e-6:
+        return samples
+    gain = 10 ** (target_rms_db / 20) / rms
+    peak = float(np.max(np.abs(samples))) * gain
+    if peak > peak_limit:
+        gain *= peak_limit / peak
+    return (samples * gain).astype(np.float32)

@@ -1,0 +1,112 @@
+"""Encode H.264/AAC MP4 with PyAV and put an audio track onto an existing video."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import av
+import numpy as np
+
+from mediakit.audio import decode_audio
+
+
+def encode_mp4(path: str | os.PathLike[str], frames: Iterable[np.ndarray], *, fps: float,
+               audio: np.ndarray | None = None, sample_rate: int = 44100, crf: int = 20,
+               preset: str = "veryfast") -> Path:
+    """Write RGB uint8 frames (and optional float audio, (n,) or (2, n)) as an H.264/AAC MP4.
+
+    Audio is trimmed to the video's length: a music video must end with its last frame.
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".part.mp4")
+    rate = Fraction(fps).limit_denominator(1001)
+    n_frames = 0
+    with av.open(str(tmp), mode="w", format="mp4") as container:
+        vstream: av.VideoStream | None = None
+        astream = None
+        if audio is not None:
+            astream = container.add_stream("aac", rate=sample_rate, layout="stereo")
+            astream.bit_rate = 192_000
+        for image in frames:
+            if vstream is None:
+                h, w = image.shape[:2]
+                vstream = container.add_stream("libx264", rate=rate,
+                                               options={"crf": str(crf), "preset": preset})
+                vstream.width, vstream.height = w - w % 2, h - h % 2
+                vstream.pix_fmt = "yuv420p"
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[: vstream.height, : vstream.width]),
+                                            format="rgb24")
+            for packet in vstream.encode(vf):
+                container.mux(packet)
+            n_frames += 1
+        if vstream is None:
+            raise ValueError("encode_mp4 needs at least one frame")
+        for packet in vstream.encode():
+            container.mux(packet)
+        if astream is not None and audio is not None:
+            n_samples = int(round(n_frames / float(rate) * sample_rate))
+            _encode_audio(container, astream, audio, sample_rate, n_samples)
+    os.replace(tmp, out)
+    return out
+
+
+def _encode_audio(container: av.container.OutputContainer, stream: av.AudioStream, audio: np.ndarray,
+                  sample_rate: int, n_samples: int) -> None:
+    stereo = np.vstack([audio, audio]) if audio.ndim == 1 else audio[:2]
+    if stereo.shape[1] < n_samples:
+        stereo = np.pad(stereo, ((0, 0), (0, n_samples - stereo.shape[1])))
+    stereo = np.ascontiguousarray(stereo[:, :n_samples], dtype=np.float32)
+    chunk = 1024
+    for start in range(0, stereo.shape[1], chunk):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(stereo[:, start:start + chunk]), format="fltp",
+                                           layout="stereo")
+        frame.sample_rate = sample_rate
+        frame.pts = start
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
+MuxMode = Literal["replace", "duck", "mix"]
+
+
+def mux_audio(video_path: str | os.PathLike[str], music: np.ndarray, sample_rate: int,
+              out_path: str | os.PathLike[str], *, mode: MuxMode = "replace", duck_db: float = -14.0) -> Path:
+    """Put ``music`` onto a video, copying the video stream untouched.
+
+    ``replace`` drops the original sound; ``duck`` keeps it under the music at ``duck_db``; ``mix``
+    keeps both at equal level. The music is trimmed or padded to the video's duration.
+    """
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".part.mp4")
+    with av.open(str(video_path), metadata_errors="ignore") as src:
+        vin = src.streams.video[0]
+        duration = float(src.duration) / av.time_base if src.duration else 0.0
+        has_audio = bool(src.streams.audio)
+    track = music if music.ndim == 2 else np.vstack([music, music])
+    n = int(round(duration * sample_rate))
+    if has_audio and mode != "replace":
+        original = decode_audio(video_path, sample_rate=sample_rate, mono=False)
+        original = np.pad(original, ((0, 0), (0, max(0, n - original.shape[1]))))[:, :n]
+        gain = 10 ** (duck_db / 20) if mode == "duck" else 1.0
+        padded = np.pad(track, ((0, 0), (0, max(0, n - track.shape[1]))))[:, :n]
+        track = np.clip(padded + gain * original, -1.0, 1.0)
+    with av.open(str(video_path), metadata_errors="ignore") as src, av.open(str(tmp), "w", format="mp4") as dst:
+        vin = src.streams.video[0]
+        vout = dst.add_stream_from_template(vin)
+        astream = dst.add_stream("aac", rate=sample_rate, layout="stereo")
+        for packet in src.demux(vin):
+            if packet.dts is None:
+                continue
+            packet.stream = vout
+            dst.mux(packet)
+        _encode_audio(dst, astream, track, sample_rate, n)
+    os.replace(tmp, out)
+    return out

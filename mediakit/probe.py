@@ -1,0 +1,90 @@
+"""What a media file really is, read from its content (never from its name)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from mediakit.errors import MediaError
+
+
+@dataclass(frozen=True)
+class AudioStreamInfo:
+    codec: str
+    sample_rate: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class VideoStreamInfo:
+    codec: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int | None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: str
+    size_bytes: int
+    container: str
+    duration_s: float
+    audio: AudioStreamInfo | None
+    video: VideoStreamInfo | None
+
+    @property
+    def format_names(self) -> set[str]:
+        # FFmpeg names some demuxers by family ("mov,mp4,m4a,3gp,3g2,mj2").
+        return set(self.container.split(","))
+
+
+# Image and still-picture demuxers: a PNG or JPEG "video" is not a video.
+_IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "gif", "webp_pipe", "tiff_pipe",
+                  "apng", "gif_pipe", "svg_pipe", "mjpeg"}
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Open a file with FFmpeg (through PyAV) and describe its container and first streams.
+
+    Raises MediaError(media_unreadable) when FFmpeg cannot make sense of the bytes.
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    if size == 0:
+        raise MediaError("The file is empty.", code="media_empty")
+    try:
+        container = av.open(str(p), mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise MediaError("This file is not an audio or video file we can read.",
+                         code="media_unreadable") from exc
+    with container:
+        fmt = container.format.name
+        duration = float(container.duration) / av.time_base if container.duration else 0.0
+        audio_info: AudioStreamInfo | None = None
+        video_info: VideoStreamInfo | None = None
+        if container.streams.audio:
+            a = container.streams.audio[0]
+            ctx = a.codec_context
+            audio_info = AudioStreamInfo(codec=ctx.name, sample_rate=int(ctx.sample_rate or 0),
+                                         channels=int(ctx.channels or 0))
+            if not duration and a.duration and a.time_base:
+                duration = float(a.duration * a.time_base)
+        if container.streams.video:
+            v = container.streams.video[0]
+            rate = v.average_rate or v.guessed_rate or v.base_rate
+            video_info = VideoStreamInfo(codec=v.codec_context.name, width=int(v.codec_context.width),
+                                         height=int(v.codec_context.height),
+                                         fps=float(rate) if rate else 0.0,
+                                         frame_count=int(v.frames) if v.frames else None)
+            if not duration and v.duration and v.time_base:
+                duration = float(v.duration * v.time_base)
+    return MediaInfo(path=str(p), size_bytes=size, container=fmt, duration_s=duration,
+                     audio=audio_info, video=video_info)
+
+
+def is_image_container(info: MediaInfo) -> bool:
+    return bool(info.format_names & _IMAGE_FORMATS)

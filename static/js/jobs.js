@@ -1,0 +1,69 @@
+// Live job progress: every element with data-job-id polls /api/jobs/<id>/ until the job ends,
+// then dispatches "encore:job-finished" on document with {id, status}.
+(function () {
+  "use strict";
+  const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+
+  function render(el, job) {
+    const pct = Math.round((job.progress || 0) * 100);
+    el.dataset.jobStatus = job.status;
+    const bar = el.querySelector('[data-role="bar"]');
+    if (bar) { bar.value = pct; bar.textContent = pct + "%"; }
+    const percent = el.querySelector('[data-role="percent"]');
+    if (percent) percent.textContent = pct + "%";
+    const status = el.querySelector('[data-role="status"]');
+    if (status) {
+      status.textContent = job.status.charAt(0).toUpperCase() + job.status.slice(1);
+      status.className = "job-status status-" + job.status;
+    }
+    const message = el.querySelector('[data-role="message"]');
+    if (message) message.textContent = (job.stage ? job.stage + ": " : "") + (job.message || "");
+    const error = el.querySelector('[data-role="error"]');
+    if (error) {
+      if (job.error_code) {
+        error.hidden = false;
+        error.textContent = (job.error_detail || "It failed.") + " ";
+        const code = document.createElement("code");
+        code.textContent = job.error_code;
+        error.appendChild(code);
+      } else {
+        error.hidden = true;
+      }
+    }
+  }
+
+  function watch(el) {
+    const id = el.dataset.jobId;
+    let delay = 500;
+    let failures = 0;
+    async function tick() {
+      try {
+        const response = await fetch("/api/jobs/" + id + "/", {headers: {"Accept": "application/json"},
+                                                               credentials: "same-origin"});
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        const job = await response.json();
+        failures = 0;
+        el.classList.remove("offline");
+        render(el, job);
+        if (FINISHED.has(job.status)) {
+          document.dispatchEvent(new CustomEvent("encore:job-finished", {detail: {id: id, status: job.status}}));
+          return;
+        }
+        delay = job.status === "running" ? 700 : 1500;
+      } catch (err) {
+        failures += 1;
+        el.classList.add("offline");
+        const message = el.querySelector('[data-role="message"]');
+        if (message) message.textContent = "Connection lost, retrying…";
+        delay = Math.min(10000, 1000 * 2 ** Math.min(failures, 4));
+      }
+      setTimeout(tick, delay);
+    }
+    if (!FINISHED.has(el.dataset.jobStatus)) tick();
+  }
+
+  window.encoreWatchJobs = function (root) {
+    (root || document).querySelectorAll("[data-job-id]").forEach(watch);
+  };
+  document.addEventListener("DOMContentLoaded", function () { window.encoreWatchJobs(document); });
+})();

@@ -1,0 +1,61 @@
+"""Fixtures every test can use. Tests use the database named by DATABASE_URL (PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.test import Client
+from rest_framework.test import APIClient
+
+from config.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager() -> Iterator[None]:
+    # Unit tests run tasks in-process; tests marked "worker" start real workers instead.
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ENCORE_WORK_DIR = tmp_path / "work"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def user(db: None) -> AbstractUser:
+    return get_user_model().objects.create_user(username="ada", password="correct horse battery")
+
+
+@pytest.fixture
+def other_user(db: None) -> AbstractUser:
+    return get_user_model().objects.create_user(username="bob", password="correct horse battery")
+
+
+@pytest.fixture
+def client_user(user: AbstractUser) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api_user(user: AbstractUser) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def stored_files(root: Path) -> list[str]:
+    """Every file under a media root, relative (for 'nothing was left behind' assertions)."""
+    if not root.exists():
+        return []
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())

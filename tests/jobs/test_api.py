@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AbstractUser
+from rest_framework.test import APIClient
+
+from jobs.models import Job
+
+
+def make_job(user: AbstractUser, **kw: object) -> Job:
+    return Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", **kw)
+
+
+@pytest.mark.django_db
+def test_user_reads_own_job(api_user: APIClient, user: AbstractUser) -> None:
+    job = make_job(user, status=Job.Status.RUNNING, stage="probe", progress=0.5, message="Step 1 of 2")
+    response = api_user.get(f"/api/jobs/{job.pk}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(job.pk)
+    assert body["status"] == "running"
+    assert body["stage"] == "probe"
+    assert body["progress"] == 0.5
+    assert body["message"] == "Step 1 of 2"
+    assert body["is_finished"] is False
+
+
+@pytest.mark.django_db
+def test_user_cannot_read_another_users_job(api_user: APIClient, other_user: AbstractUser) -> None:
+    job = make_job(other_user)
+    response = api_user.get(f"/api/jobs/{job.pk}/")
+    assert response.status_code == 404
+    listing = api_user.get("/api/jobs/").json()
+    assert listing["count"] == 0
+    assert listing["results"] == []
+
+
+@pytest.mark.django_db
+def test_job_list_holds_only_own_jobs(api_user: APIClient, user: AbstractUser, other_user: AbstractUser) -> None:
+    mine = make_job(user)
+    make_job(other_user)
+    listing = api_user.get("/api/jobs/").json()
+    assert [j["id"] for j in listing["results"]] == [str(mine.pk)]
+
+
+@pytest.mark.django_db
+def test_anonymous_gets_403(other_user: AbstractUser) -> None:
+    job = make_job(other_user)
+    response = APIClient().get(f"/api/jobs/{job.pk}/")
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_job_pages_hide_other_users_jobs(client_user, other_user: AbstractUser, user: AbstractUser) -> None:
+    theirs = make_job(other_user)
+    mine = make_job(user)
+    assert client_user.get(f"/jobs/{theirs.pk}/").status_code == 404
+    page = client_user.get(f"/jobs/{mine.pk}/")
+    assert page.status_code == 200
+    assert f'data-job-id="{mine.pk}"'.encode() in page.content
