@@ -39,7 +39,7 @@ def validated_upload(*, upload: UploadedFile | None, kind: MediaKind, limits: Me
     """Yield the validated temporary file and what it is; the temporary file is removed afterwards."""
     if upload is None:
         raise MediaError("No file was sent.", code="media_missing")
-    received = receive_upload(upload.chunks(), suffix=Path(upload.name or "").suffix, kind=kind, limits=limits,
+    received = receive_upload(upload.chunks(), kind=kind, limits=limits,
                               dest_dir=settings.ENCORE_WORK_DIR / "uploads")
     try:
         yield received.path, received.info

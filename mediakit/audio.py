@@ -36,7 +36,9 @@ def decode_audio(path: str | os.PathLike[str], *, sample_rate: int = 22050, mono
         buf = np.empty((channels, capacity), dtype=np.float32)
         filled = 0
         limit = int(max_duration_s * sample_rate) if max_duration_s is not None else None
-        resampler = av.AudioResampler(format="fltp", layout="mono" if mono else "stereo", rate=sample_rate)
+        # FFmpeg's own stereo->mono downmix adds the channels at -3 dB each (a 1.41x gain on
+        # correlated material); averaging ourselves keeps levels as they are.
+        resampler = av.AudioResampler(format="fltp", layout=None if mono else "stereo", rate=sample_rate)
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
@@ -58,6 +60,8 @@ def decode_audio(path: str | os.PathLike[str], *, sample_rate: int = 22050, mono
 
 
 def _append(buf: np.ndarray, filled: int, chunk: np.ndarray) -> tuple[int, np.ndarray]:
+    if buf.shape[0] == 1 and chunk.shape[0] > 1:
+        chunk = chunk.mean(axis=0, keepdims=True)
     n = chunk.shape[1]
     if filled + n > buf.shape[1]:
         grown = np.empty((buf.shape[0], max(buf.shape[1] * 2, filled + n)), dtype=np.float32)

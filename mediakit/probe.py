@@ -59,6 +59,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     try:
         container = av.open(str(p), mode="r", metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        if _looks_like_cut_mp4(p):
+            raise MediaError("The file is cut short: its index is missing.", code="media_truncated") from exc
         raise MediaError("This file is not an audio or video file we can read.",
                          code="media_unreadable") from exc
     with container:
@@ -84,6 +86,37 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                 duration = float(v.duration * v.time_base)
     return MediaInfo(path=str(p), size_bytes=size, container=fmt, duration_s=duration,
                      audio=audio_info, video=video_info)
+
+
+def _looks_like_cut_mp4(path: Path) -> bool:
+    # An MP4/MOV begins with an 'ftyp' box; if FFmpeg still cannot open it, its 'moov' index (often
+    # written last) is missing: the upload stopped early.
+    with path.open("rb") as fh:
+        head = fh.read(12)
+    return len(head) == 12 and head[4:8] == b"ftyp"
+
+
+def wav_declared_shortfall(path: str | os.PathLike[str]) -> int:
+    """Bytes missing from a RIFF/WAVE file's data chunk compared with what its header declares.
+
+    FFmpeg quietly plays a cut WAV as a shorter one; the header still says how long it should be.
+    """
+    with Path(path).open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0
+        size = Path(path).stat().st_size
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return 0
+            chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if chunk_id == b"data":
+                # 0 and 0xFFFFFFFF mean "unknown length" (streamed WAV): nothing to compare with.
+                if chunk_size in (0, 0xFFFFFFFF):
+                    return 0
+                return max(0, fh.tell() + chunk_size - size)
+            fh.seek(chunk_size + (chunk_size & 1), os.SEEK_CUR)
 
 
 def is_image_container(info: MediaInfo) -> bool:

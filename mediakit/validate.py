@@ -6,7 +6,6 @@ Each refusal has a stable code (listed in REFUSAL_CODES) so the API, the page an
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import BinaryIO, Literal
 import av
 
 from mediakit.errors import MediaError
-from mediakit.probe import MediaInfo, is_image_container, probe
+from mediakit.probe import MediaInfo, is_image_container, probe, wav_declared_shortfall
 
 MediaKind = Literal["audio", "video"]
 
@@ -72,6 +71,8 @@ def validate_media(path: str | os.PathLike[str], *, kind: MediaKind, limits: Med
     if kind == "audio":
         if info.audio is None:
             raise MediaError("The file has no audio stream.", code="media_no_audio")
+        if info.audio.sample_rate <= 0 or info.audio.channels <= 0:
+            raise MediaError("The audio stream cannot be read.", code="media_unreadable")
         if info.audio.codec not in limits.codecs:
             raise MediaError(f"Audio coded as '{info.audio.codec}' is not accepted.", code="media_codec_not_allowed")
     else:
@@ -82,6 +83,9 @@ def validate_media(path: str | os.PathLike[str], *, kind: MediaKind, limits: Med
         if info.video.width > limits.max_width or info.video.height > limits.max_height:
             raise MediaError(f"The video is {info.video.width}x{info.video.height}; the limit is "
                              f"{limits.max_width}x{limits.max_height}.", code="media_resolution_too_large")
+    if wav_declared_shortfall(path) > 0:
+        raise MediaError("The WAV file is cut short: it holds less audio than its header declares.",
+                         code="media_truncated")
     extent = _check_integrity(path, kind=kind, declared_s=info.duration_s)
     duration = max(info.duration_s, extent)
     if duration > limits.max_duration_s:
@@ -130,15 +134,18 @@ class ReceivedMedia:
     info: MediaInfo
 
 
-def receive_upload(chunks: Iterable[bytes] | BinaryIO, *, suffix: str, kind: MediaKind, limits: MediaLimits,
+def receive_upload(chunks: Iterable[bytes] | BinaryIO, *, kind: MediaKind, limits: MediaLimits,
                    dest_dir: str | os.PathLike[str]) -> ReceivedMedia:
     """Spool an upload to a private temporary file, refusing early once it exceeds the size limit.
+
+    The temporary file has no extension: FFmpeg falls back on a file's extension when the content
+    is ambiguous, and what the user named the file must not decide what it is.
 
     On any refusal the temporary file is removed, so a refused upload leaves nothing behind. The
     caller moves the accepted file to its final storage and deletes ``path`` afterwards.
     """
     Path(dest_dir).mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=_safe_suffix(suffix), dir=dest_dir)
+    fd, tmp = tempfile.mkstemp(prefix="upload-", dir=dest_dir)
     tmp_path = Path(tmp)
     try:
         written = 0
@@ -157,11 +164,3 @@ def receive_upload(chunks: Iterable[bytes] | BinaryIO, *, suffix: str, kind: Med
         raise
 
 
-def _safe_suffix(suffix: str) -> str:
-    cleaned = "".join(c for c in suffix.lower() if c.isalnum() or c == ".")[:8]
-    return cleaned if cleaned.startswith(".") else ""
-
-
-def copy_into(path: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, dest)

@@ -14,5 +14,5 @@ class SongSerializer(serializers.ModelSerializer):
 
 
 class SongUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="mp3, wav, flac, ogg or m4a; checked by content; up to 15 minutes.")
+    file = serializers.FileField(allow_empty_file=True, help_text="mp3, wav, flac, ogg or m4a; checked by content; up to 15 minutes.")
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)

@@ -14,5 +14,5 @@ class SourceVideoSerializer(serializers.ModelSerializer):
 
 
 class SourceVideoUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="mp4, mov, mkv, webm or avi; checked by content; up to 5 minutes.")
+    file = serializers.FileField(allow_empty_file=True, help_text="mp4, mov, mkv, webm or avi; checked by content; up to 5 minutes.")
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
