@@ -33,11 +33,23 @@ logger = logging.getLogger(__name__)
 JobWork = Callable[..., dict[str, Any] | None]
 
 
+def _task(name: str) -> Any:
+    """The registered task called ``name``.
+
+    Outside a worker, Celery imports the apps' tasks modules only when asked; the web process
+    needs them too (it sends tasks by name, and eager mode runs them in-process).
+    """
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    if name not in current_app.tasks:
+        raise ValueError(f"unknown task {name!r}")
+    return current_app.tasks[name]
+
+
 def job_create(*, user: AbstractBaseUser | None, kind: str, task_name: str, queue: str = "cpu",
                params: dict[str, Any] | None = None, message: str = "Waiting for a worker") -> Job:
     """Create a queued job; its task is sent once the surrounding transaction commits."""
-    if task_name not in current_app.tasks:
-        raise ValueError(f"unknown task {task_name!r}")
+    _task(task_name)
     job = Job.objects.create(user=user, kind=kind, task_name=task_name, queue=queue, params=params or {},
                              message=message)
     job_id = job.pk
@@ -49,13 +61,13 @@ def job_enqueue(*, job_id: uuid.UUID) -> None:
     job = Job.objects.get(pk=job_id)
     Job.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
     # Through the registered task (not send_task) so that eager mode runs it in-process.
-    current_app.tasks[job.task_name].apply_async(args=[str(job_id)], queue=job.queue)
+    _task(job.task_name).apply_async(args=[str(job_id)], queue=job.queue)
 
 
 def job_run_now(*, job_id: uuid.UUID) -> Job:
     """Run a job's task synchronously in this process (tests, management commands)."""
     job = Job.objects.get(pk=job_id)
-    current_app.tasks[job.task_name].apply(args=[str(job_id)], throw=True)
+    _task(job.task_name).apply(args=[str(job_id)], throw=True)
     job.refresh_from_db()
     return job
 
@@ -194,7 +206,7 @@ def job_reconcile(*, now: datetime | None = None) -> list[uuid.UUID]:
             resent.append(job_id)
     for job_id in resent:
         job = Job.objects.get(pk=job_id)
-        current_app.tasks[job.task_name].apply_async(args=[str(job_id)], queue=job.queue)
+        _task(job.task_name).apply_async(args=[str(job_id)], queue=job.queue)
         logger.info("reconciler re-enqueued job %s (%s)", job_id, job.task_name)
     return resent
 

@@ -1,0 +1,142 @@
+"""A real Celery worker process consuming from Redis runs jobs; a killed worker's job is re-run once.
+
+These tests need the PostgreSQL and Redis that `make test` points at (DATABASE_URL,
+CELERY_BROKER_URL): the worker is a separate process and must see the same database and queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+from jobs.models import Job
+from jobs.services import job_create, job_reconcile
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _require_services() -> tuple[str, str]:
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if connection.vendor != "postgresql" or not broker.startswith("redis://"):
+        pytest.fail("worker tests need DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis): run them with "
+                    "`make test`, which points at the local services")
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return url, broker
+
+
+@pytest.fixture
+def worker(tmp_path: Path, settings: Any) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    database_url, broker = _require_services()
+    import redis
+
+    redis.Redis.from_url(broker).flushdb()
+    media = tmp_path / "worker-media"
+    settings.MEDIA_ROOT = media
+    settings.JOBS_STALE_AFTER_S = 3.0
+    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker,
+           "ENCORE_MEDIA_ROOT": str(media), "JOBS_STALE_AFTER_S": "3", "JOBS_HEARTBEAT_S": "0.5",
+           "CELERY_TASK_ALWAYS_EAGER": "0", "PYTHONUNBUFFERED": "1"}
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        log = (tmp_path / f"worker-{len(procs)}.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cpu", "-c", "1", "-P", "prefork",
+             "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    celery_app.conf.task_always_eager = False
+    try:
+        yield start
+    finally:
+        celery_app.conf.task_always_eager = True
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def watch(job: Job, until: Callable[[Job], bool], timeout_s: float = 90.0) -> list[tuple[str, float]]:
+    """Poll the row, recording each distinct (status, progress) seen, until ``until`` holds."""
+    seen: list[tuple[str, float]] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        state = (job.status, round(job.progress, 3))
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        if until(job):
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"job {job.pk} did not get there in {timeout_s}s; saw {seen}")
+
+
+def attempts_log(job: Job) -> list[dict[str, Any]]:
+    path = settings.MEDIA_ROOT / "jobs" / str(job.pk) / "attempts.log"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_worker_runs_job_queued_running_succeeded(worker: Callable[[], Any], user: Any) -> None:
+    worker()
+    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", params={"steps": 8, "step_s": 0.3})
+    seen = watch(job, lambda j: j.is_finished)
+    statuses = [s for s, _ in seen]
+    assert statuses[0] == "queued"
+    assert statuses[-1] == "succeeded"
+    assert statuses.index("running") < statuses.index("succeeded")
+    running_progress = sorted({p for s, p in seen if s == "running" and 0 < p < 1})
+    assert len(running_progress) >= 3, seen  # the page sees the bar move, not just jump
+    job.refresh_from_db()
+    assert (job.progress, job.attempts, job.stage, job.error_code) == (1.0, 1, "done", "")
+    assert job.result["steps"] == 8
+    assert [e["event"] for e in attempts_log(job)] == ["start", "done"]
+
+
+def test_killed_worker_job_is_rerun_to_success_exactly_once(worker: Callable[[], Any], user: Any) -> None:
+    worker()
+    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", params={"steps": 12, "step_s": 0.4})
+    watch(job, lambda j: j.status == "running" and j.progress >= 0.25)
+    job.refresh_from_db()
+    child_pid = int(job.worker.rsplit(":", 1)[1])
+    os.kill(child_pid, signal.SIGKILL)  # the pool process running the task dies mid-run
+    watch(job, lambda j: j.is_finished, timeout_s=120)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.progress) == ("succeeded", 2, 1.0)
+    assert int(job.worker.rsplit(":", 1)[1]) != child_pid
+    events = [(e["event"], e["attempt"]) for e in attempts_log(job)]
+    assert events == [("start", 1), ("start", 2), ("done", 2)]
+
+
+def test_reconciler_resends_job_whose_message_was_lost(worker: Callable[[], Any], user: Any) -> None:
+    # A job row with no message anywhere (the broker lost it), claimed once by a worker that died.
+    job = Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", status="running", attempts=1,
+                             params={"steps": 2, "step_s": 0.1})
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=job.created_at)
+    worker()
+    time.sleep(4)  # longer than JOBS_STALE_AFTER_S in the worker
+    assert job_reconcile() == [job.pk]
+    watch(job, lambda j: j.is_finished)
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("succeeded", 2)
+    assert [e["event"] for e in attempts_log(job)] == ["start", "done"]
