@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,16 +22,15 @@ BASE_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "-
 
 @pytest.fixture
 def browser_factory() -> Iterator[Callable[..., Browser]]:
-    """Launch Chromium with extra flags (a fake webcam, say); every browser is closed afterwards."""
+    """Launch Chromium with extra flags (a fake webcam, say); every browser is closed afterwards.
+
+    Playwright gives each launch a fresh, empty profile of its own.
+    """
     pw = sync_playwright().start()
     browsers: list[Browser] = []
-    profiles: list[str] = []
 
     def launch(extra_args: list[str] | None = None) -> Browser:
-        profile = tempfile.mkdtemp(prefix="encore-chromium-")
-        profiles.append(profile)
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=[*BASE_ARGS, f"--user-data-dir={profile}", *(extra_args or [])])
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*BASE_ARGS, *(extra_args or [])])
         browsers.append(browser)
         return browser
 
@@ -41,8 +38,6 @@ def browser_factory() -> Iterator[Callable[..., Browser]]:
     for browser in browsers:
         browser.close()
     pw.stop()
-    for profile in profiles:
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

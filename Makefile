@@ -1,0 +1,48 @@
+# Encore: `make demo` runs the main job on embedded defaults; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# Tests use the local PostgreSQL and Redis unless told otherwise (a Redis db of their own).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/encore
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
+
+.PHONY: install migrate demo run worker test lint check-deploy clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py demo
+
+run: migrate
+	@echo "Encore on http://127.0.0.1:8000 (web server + one worker; Ctrl-C stops both)"
+	@trap 'kill 0' EXIT INT TERM; \
+	  $(PY) -m celery -A config worker -B -Q cpu,gpu -c 1 -l INFO -s var/celerybeat-schedule & \
+	  $(PY) manage.py runserver --noreload 127.0.0.1:8000
+
+worker: install
+	$(PY) -m celery -A config worker -Q cpu -l INFO
+
+test: install
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
+	  $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+check-deploy: install
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) DJANGO_ALLOWED_HOSTS=encore.example \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf var

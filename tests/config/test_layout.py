@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_platform_folder_is_not_a_python_package() -> None:
+    assert not (ROOT / "platform" / "__init__.py").exists(), (
+        "platform/__init__.py makes platform/ a package that shadows the standard library's `platform` "
+        "module (imported by uuid, Django, Celery, torch, numpy): everything then crashes with "
+        "\"module 'platform' has no attribute 'system'\". Keep platform/ for deployment files only."
+    )
+
+
+def test_standard_platform_module_is_the_real_one() -> None:
+    import platform
+
+    assert callable(platform.system)
+    assert Path(platform.__file__).parent != ROOT / "platform"
+
+
+def test_production_settings_pass_check_deploy_without_warnings() -> None:
+    env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x7#Qp2!vN9$kL4@mR8^tY1&wE6*uI3(oP5)aS0_dF-gH+jK=zX",
+           "DJANGO_ALLOWED_HOSTS": "encore.example", "DATABASE_URL": "sqlite:///:memory:"}
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_refuses_to_start_without_secret_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    env["DJANGO_DEBUG"] = "0"
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_s3_storage_is_selected_by_environment() -> None:
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.STORAGES['default']['BACKEND'], settings.STORAGES['default']['OPTIONS']['bucket_name'])")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "ENCORE_S3_BUCKET": "media-bucket"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["storages.backends.s3.S3Storage", "media-bucket"], result.stderr
+
+
+def test_embedded_defaults_are_sqlite_and_filesystem_broker() -> None:
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL)")
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"], result.stderr

@@ -1,0 +1,64 @@
+"""Sign-up, navigation and live job progress in a real browser."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import Page, expect
+
+from jobs.models import Job
+from tests.e2e.conftest import login
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+SHOTS = Path(os.environ.get("ENCORE_SCREENSHOTS", "/tmp/encore-shots"))
+
+
+def test_signup_then_navigate(page: Page, live_server: Any) -> None:
+    page.goto(live_server.url)
+    page.click("text=Sign up")
+    page.fill("input[name=username]", "dana")
+    page.fill("input[name=password1]", "a long enough passphrase")
+    page.fill("input[name=password2]", "a long enough passphrase")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    expect(page.locator(".account")).to_contain_text("dana")
+    assert get_user_model().objects.filter(username="dana").exists()
+    page.click("nav >> text=Jobs")
+    expect(page.locator("h1")).to_have_text("Your jobs")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(live_server.url)
+    page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
+    page.click("text=Log out")
+    expect(page.locator(".account")).to_contain_text("Log in")
+
+
+def test_job_page_shows_live_progress_until_done(page: Page, live_server: Any) -> None:
+    user = login(page, live_server)
+    job = Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", status="running",
+                             stage="probe", progress=0.1, message="Step 1 of 10")
+    page.goto(f"{live_server.url}/jobs/{job.pk}/")
+    page.evaluate("""() => { window.finished = null;
+        document.addEventListener('encore:job-finished', e => { window.finished = e.detail; }); }""")
+    bar = page.locator(".job-progress progress")
+    expect(bar).to_have_attribute("value", "10")
+    Job.objects.filter(pk=job.pk).update(progress=0.6, message="Step 6 of 10")
+    expect(bar).to_have_attribute("value", "60")
+    expect(page.locator('.job-progress [data-role="message"]')).to_have_text("probe: Step 6 of 10")
+    page.screenshot(path=str(SHOTS / "job-progress.png"))
+    Job.objects.filter(pk=job.pk).update(progress=1.0, status="succeeded", message="Done", stage="done")
+    expect(page.locator('.job-progress [data-role="status"]')).to_have_text("Succeeded")
+    expect(bar).to_have_attribute("value", "100")
+    page.wait_for_function("() => window.finished !== null")
+    assert page.evaluate("() => window.finished") == {"id": str(job.pk), "status": "succeeded"}
+
+
+def test_failed_job_shows_its_error(page: Page, live_server: Any) -> None:
+    user = login(page, live_server)
+    job = Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", status="running")
+    page.goto(f"{live_server.url}/jobs/{job.pk}/")
+    Job.objects.filter(pk=job.pk).update(status="failed", error_code="song_silent", error_detail="The song is silent.")
+    expect(page.locator('.job-progress [data-role="error"]')).to_have_text("The song is silent. song_silent")
