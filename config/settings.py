@@ -112,6 +112,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # The web server and the worker write to the same file: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -205,6 +206,9 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "control_folder": str(_CELERY_FS_DIR / "control"),
         "store_processed": False,
     }
+    # The filesystem transport expects its folders to exist.
+    for _folder in ("queue", "control"):
+        (_CELERY_FS_DIR / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # Must exceed the longest task, or Redis hands a still-running task to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 4 * 3600)}
@@ -254,6 +258,32 @@ LOGGING: dict[str, Any] = {
 }
 
 # --- charcha ---
+# Key-encryption keys that wrap each user's data key: "id:base64-of-32-bytes[,id2:...]"; the last one
+# (or CHARCHA_ACTIVE_KEK_ID) wraps new keys, older ones still unwrap. Unset: a key derived from
+# SECRET_KEY (development only; `manage.py check --deploy` reports it).
+CHARCHA_KEKS = env_str("CHARCHA_KEKS")
+CHARCHA_ACTIVE_KEK_ID = env_str("CHARCHA_ACTIVE_KEK_ID")
+# HMAC key that seals consent-event hashes, kept out of the database; unset: derived from SECRET_KEY.
+CHARCHA_AUDIT_SEAL_KEY = env_str("CHARCHA_AUDIT_SEAL_KEY")
+CHARCHA_PURPOSE = "personal_likeness"
+CHARCHA_CHALLENGE_STEPS = env_int("CHARCHA_CHALLENGE_STEPS", 4)
+CHARCHA_CHALLENGE_TTL_S = 180
+CHARCHA_LOCKOUT_FAILURES = 5
+CHARCHA_LOCKOUT_WINDOW_S = 180
+CHARCHA_LOCKOUT_S = 1800
+# At most 3 years (the service refuses longer).
+CHARCHA_RETENTION_DAYS = env_int("CHARCHA_RETENTION_DAYS", 365)
+CHARCHA_CAPTURE_FPS = env_int("CHARCHA_CAPTURE_FPS", 15)
+CHARCHA_CAPTURE_MAX_SIDE = 640
+CHARCHA_FRAME_MAX_BYTES = 300_000
+CHARCHA_MAX_CAPTURE_LAG_MS = env_int("CHARCHA_MAX_CAPTURE_LAG_MS", 4000)
+CHARCHA_IDENTITY_BACKEND = env_str("CHARCHA_IDENTITY_BACKEND", "auto")
+# Test hook: a fixed step list for the fake-webcam browser test. Deliberately not read from the
+# environment; honoured only under DEBUG or the test runner (see charcha.services.challenge_steps_new).
+CHARCHA_TEST_FIXED_STEPS: list[dict[str, Any]] | None = None
+CELERY_BEAT_SCHEDULE["charcha-retention"] = {
+    "task": "charcha.retention_sweep", "schedule": env_float("CHARCHA_RETENTION_SWEEP_EVERY_S", 3600.0),
+}
 # --- end charcha ---
 
 # --- musicvideo ---

@@ -34,7 +34,7 @@ class TqdmProgress:
     def __init__(self, description: str, **tqdm_kwargs: Any) -> None:
         from tqdm import tqdm
 
-        self._bar = tqdm(total=1000, desc=description, bar_format="{desc} {bar} {percentage:3.0f}% {postfix}",
+        self._bar = tqdm(total=1000, desc=description, bar_format="{desc} |{bar:30}| {percentage:3.0f}%{postfix}",
                          **tqdm_kwargs)
         self._last = 0
 
