@@ -19,7 +19,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -46,7 +46,7 @@ def _task(name: str) -> Any:
     return current_app.tasks[name]
 
 
-def job_create(*, user: AbstractBaseUser | None, kind: str, task_name: str, queue: str = "cpu",
+def job_create(*, user: User | None, kind: str, task_name: str, queue: str = "cpu",
                params: dict[str, Any] | None = None, message: str = "Waiting for a worker") -> Job:
     """Create a queued job; its task is sent once the surrounding transaction commits."""
     _task(task_name)
@@ -256,7 +256,7 @@ def job_execute(*, job_id: str, work: JobWork, eager: bool) -> tuple[str, Except
     return "done", None
 
 
-def job_list_for(*, user: AbstractBaseUser) -> Any:
+def job_list_for(*, user: User) -> Any:
     return Job.objects.filter(user=user)
 
 

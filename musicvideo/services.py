@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -16,10 +16,10 @@ def song_limits() -> MediaLimits:
     return audio_limits(max_bytes=settings.SONG_MAX_BYTES, max_duration_s=settings.SONG_MAX_DURATION_S)
 
 
-def song_create(*, user: AbstractBaseUser, upload: UploadedFile | None, title: str = "") -> Song:
+def song_create(*, user: User, upload: UploadedFile | None, title: str = "") -> Song:
     """Validate an uploaded song by content, then store it; a refusal leaves no file and no row."""
     with validated_upload(upload=upload, kind="audio", limits=song_limits()) as (path, info):
-        assert info.audio is not None  # validated_upload guarantees an audio stream
+        assert info.audio is not None and upload is not None  # validated_upload guarantees both
         stored: list[str] = []
         try:
             with transaction.atomic():

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -16,10 +16,10 @@ def source_video_limits() -> MediaLimits:
     return video_limits(max_bytes=settings.VIDEO_MAX_BYTES, max_duration_s=settings.VIDEO_MAX_DURATION_S)
 
 
-def source_video_create(*, user: AbstractBaseUser, upload: UploadedFile | None, title: str = "") -> SourceVideo:
+def source_video_create(*, user: User, upload: UploadedFile | None, title: str = "") -> SourceVideo:
     """Validate an uploaded video by content, then store it; a refusal leaves no file and no row."""
     with validated_upload(upload=upload, kind="video", limits=source_video_limits()) as (path, info):
-        assert info.video is not None  # validated_upload guarantees a video stream
+        assert info.video is not None and upload is not None  # validated_upload guarantees both
         stored: list[str] = []
         try:
             with transaction.atomic():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,10 @@ from config.celery import app as celery_app
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _celery_eager() -> Iterator[None]:
+def _celery_eager() -> None:
     # Unit tests run tasks in-process; tests marked "worker" start real workers instead.
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
-    yield
 
 
 @pytest.fixture(autouse=True)

@@ -19,15 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.models import Job
 from jobs.services import job_create
 from mediakit.progress import TqdmProgress
 
-DemoStage = Callable[[AbstractUser, Path], dict[str, Any]]
+DemoStage = Callable[[User, Path], dict[str, Any]]
 
 
 def demo_stages() -> list[tuple[str, DemoStage]]:
@@ -61,7 +60,7 @@ def wait_for_job(job: Job, description: str, timeout_s: float = 1800.0) -> Job:
     return job
 
 
-def _probe_stage(user: AbstractUser, out_dir: Path) -> dict[str, Any]:
+def _probe_stage(user: User, out_dir: Path) -> dict[str, Any]:
     job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", params={"steps": 5, "step_s": 0.1})
     wait_for_job(job, "Worker check")
     return {"worker": job.worker}
@@ -94,7 +93,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         out_dir = Path(options["out"]).resolve()
         out_dir.mkdir(parents=True, exist_ok=True)
-        user, _ = get_user_model().objects.get_or_create(username="demo", defaults={"email": ""})
+        user, _ = User.objects.get_or_create(username="demo", defaults={"email": ""})
         self.stdout.write(f"Encore demo: database {settings.DATABASES['default']['NAME']}, "
                           f"broker {settings.CELERY_BROKER_URL}")
         summary: list[tuple[str, dict[str, Any]]] = []
