@@ -7,7 +7,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 
 from config.uploads import serve_stored
-
 from mediakit.errors import EncoreError
 from musicvideo.selectors import songs_visible_to
 from musicvideo.services import song_create

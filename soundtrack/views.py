@@ -7,7 +7,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 
 from config.uploads import serve_stored
-
 from mediakit.errors import EncoreError
 from soundtrack.selectors import source_videos_visible_to
 from soundtrack.services import source_video_create
