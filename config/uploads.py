@@ -7,14 +7,17 @@ upload leaves neither a file nor a row behind.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 
@@ -45,6 +48,36 @@ def validated_upload(*, upload: UploadedFile | None, kind: MediaKind, limits: Me
         yield received.path, received.info
     finally:
         received.path.unlink(missing_ok=True)
+
+
+class HasFile(Protocol):
+    file: FieldFile
+
+    def save(self, *, update_fields: list[str]) -> None: ...
+
+
+RowT = TypeVar("RowT", bound=HasFile)
+
+
+def accept_upload(*, upload: UploadedFile | None, kind: MediaKind, limits: MediaLimits,
+                  create_row: Callable[[MediaInfo, str], RowT], storage_stem: Callable[[RowT], str]) -> RowT:
+    """Validate an upload, create its row and store the file, all or nothing.
+
+    ``create_row(info, original_name)`` makes the row (inside the transaction); the file is stored
+    as ``storage_stem(row)`` plus the extension of what the content really is.
+    """
+    with validated_upload(upload=upload, kind=kind, limits=limits) as (path, info):
+        stored: list[str] = []
+        try:
+            with transaction.atomic():
+                row = create_row(info, (upload.name if upload is not None else "") or "")
+                stored.append(store_file(source=path, name=storage_stem(row) + extension_for(info)))
+                row.file.name = stored[0]
+                row.save(update_fields=["file"])
+        except BaseException:
+            delete_stored(stored)
+            raise
+    return row
 
 
 def store_file(*, source: Path, name: str) -> str:

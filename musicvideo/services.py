@@ -7,7 +7,8 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from config.uploads import delete_stored, extension_for, store_file, validated_upload
+from config.uploads import accept_upload, delete_stored
+from mediakit.probe import MediaInfo
 from mediakit.validate import MediaLimits, audio_limits
 from musicvideo.models import Song
 
@@ -18,23 +19,17 @@ def song_limits() -> MediaLimits:
 
 def song_create(*, user: User, upload: UploadedFile | None, title: str = "") -> Song:
     """Validate an uploaded song by content, then store it; a refusal leaves no file and no row."""
-    with validated_upload(upload=upload, kind="audio", limits=song_limits()) as (path, info):
-        assert info.audio is not None and upload is not None  # validated_upload guarantees both
-        stored: list[str] = []
-        try:
-            with transaction.atomic():
-                song = Song.objects.create(
-                    user=user, title=(title.strip() or Path(upload.name or "song").stem)[:200],
-                    original_name=(upload.name or "")[:255], size_bytes=info.size_bytes, duration_s=info.duration_s,
-                    container=info.container[:60], codec=info.audio.codec, sample_rate=info.audio.sample_rate,
-                    channels=info.audio.channels)
-                stored.append(store_file(source=path, name=f"songs/{user.pk}/{song.pk}/original{extension_for(info)}"))
-                song.file.name = stored[0]
-                song.save(update_fields=["file"])
-        except BaseException:
-            delete_stored(stored)
-            raise
-    return song
+
+    def create_row(info: MediaInfo, original_name: str) -> Song:
+        assert info.audio is not None  # validation guarantees an audio stream
+        return Song.objects.create(
+            user=user, title=(title.strip() or Path(original_name or "song").stem)[:200],
+            original_name=original_name[:255], size_bytes=info.size_bytes, duration_s=info.duration_s,
+            container=info.container[:60], codec=info.audio.codec, sample_rate=info.audio.sample_rate,
+            channels=info.audio.channels)
+
+    return accept_upload(upload=upload, kind="audio", limits=song_limits(), create_row=create_row,
+                         storage_stem=lambda song: f"songs/{user.pk}/{song.pk}/original")
 
 
 def song_delete(*, song: Song) -> None:

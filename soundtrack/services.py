@@ -5,9 +5,9 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 
-from config.uploads import delete_stored, extension_for, store_file, validated_upload
+from config.uploads import accept_upload
+from mediakit.probe import MediaInfo
 from mediakit.validate import MediaLimits, video_limits
 from soundtrack.models import SourceVideo
 
@@ -18,21 +18,14 @@ def source_video_limits() -> MediaLimits:
 
 def source_video_create(*, user: User, upload: UploadedFile | None, title: str = "") -> SourceVideo:
     """Validate an uploaded video by content, then store it; a refusal leaves no file and no row."""
-    with validated_upload(upload=upload, kind="video", limits=source_video_limits()) as (path, info):
-        assert info.video is not None and upload is not None  # validated_upload guarantees both
-        stored: list[str] = []
-        try:
-            with transaction.atomic():
-                video = SourceVideo.objects.create(
-                    user=user, title=(title.strip() or Path(upload.name or "video").stem)[:200],
-                    original_name=(upload.name or "")[:255], size_bytes=info.size_bytes, duration_s=info.duration_s,
-                    container=info.container[:60], video_codec=info.video.codec, width=info.video.width,
-                    height=info.video.height, fps=info.video.fps, has_audio=info.audio is not None)
-                stored.append(store_file(source=path,
-                                         name=f"videos/{user.pk}/{video.pk}/original{extension_for(info)}"))
-                video.file.name = stored[0]
-                video.save(update_fields=["file"])
-        except BaseException:
-            delete_stored(stored)
-            raise
-    return video
+
+    def create_row(info: MediaInfo, original_name: str) -> SourceVideo:
+        assert info.video is not None  # validation guarantees a video stream
+        return SourceVideo.objects.create(
+            user=user, title=(title.strip() or Path(original_name or "video").stem)[:200],
+            original_name=original_name[:255], size_bytes=info.size_bytes, duration_s=info.duration_s,
+            container=info.container[:60], video_codec=info.video.codec, width=info.video.width,
+            height=info.video.height, fps=info.video.fps, has_audio=info.audio is not None)
+
+    return accept_upload(upload=upload, kind="video", limits=source_video_limits(), create_row=create_row,
+                         storage_stem=lambda video: f"videos/{user.pk}/{video.pk}/original")
