@@ -42,6 +42,7 @@ lint: install
 
 check-deploy: install
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) DJANGO_ALLOWED_HOSTS=encore.example \
+	  CHARCHA_KEKS=k1:$$(head -c 32 /dev/urandom | base64) CHARCHA_AUDIT_SEAL_KEY=$$(head -c 32 /dev/urandom | base64) \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
 clean:

@@ -20,7 +20,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -219,7 +219,6 @@ def job_execute(*, job_id: str, work: JobWork, eager: bool) -> tuple[str, Except
     """
     from mediakit.errors import EncoreError, TransientError
 
-    close_old_connections()
     token = job_claim(job_id=job_id, worker=worker_identity())
     if token is None:
         job = Job.objects.filter(pk=job_id).only("status").first()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -24,8 +25,13 @@ def test_standard_platform_module_is_the_real_one() -> None:
 
 
 def test_production_settings_pass_check_deploy_without_warnings() -> None:
-    env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x7#Qp2!vN9$kL4@mR8^tY1&wE6*uI3(oP5)aS0_dF-gH+jK=zX",
-           "DJANGO_ALLOWED_HOSTS": "encore.example", "DATABASE_URL": "sqlite:///:memory:"}
+    # The browser tests allow sync ORM calls under Playwright's loop; production never does.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {**env, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x7#Qp2!vN9$kL4@mR8^tY1&wE6*uI3(oP5)aS0_dF-gH+jK=zX",
+           "DJANGO_ALLOWED_HOSTS": "encore.example", "DATABASE_URL": "sqlite:///:memory:",
+           # Production keeps the consent keys out of SECRET_KEY's reach (charcha's deploy checks).
+           "CHARCHA_KEKS": "k1:" + base64.b64encode(b"k" * 32).decode(),
+           "CHARCHA_AUDIT_SEAL_KEY": "s3al-" + "q" * 40}
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
