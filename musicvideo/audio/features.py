@@ -1,0 +1,125 @@
+"""Frame-level features computed in one chunked pass over the decoded audio.
+
+The song is held once (decoded at 16 kHz, the rate Whisper needs, so lyrics reuse the same array).
+Spectrograms are computed block by block and only compact per-frame summaries are kept, so a
+15-minute song never has a full-length STFT (which would be ~4x the size of the audio) in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from mediakit.progress import ProgressFn, null_progress
+
+ANALYSIS_SR = 16000
+HOP = 256            # 16 ms frames: beat times are quantised to this
+N_FFT = 2048         # 128 ms windows: 7.8 Hz bins, fine enough for chroma above ~100 Hz
+N_MELS = 96
+ONSET_N_FFT = 512    # 32 ms windows for onsets: a long window sees a hit up to half a window early
+ONSET_N_MELS = 40
+N_MFCC = 20
+BLOCK_FRAMES = 1024  # ~16 s of audio per STFT block
+
+
+@dataclass(frozen=True)
+class Features:
+    sample_rate: int
+    hop: int
+    n_frames: int
+    mfcc: np.ndarray           # (N_MFCC, n_frames) from the log-mel spectrogram; c0 is overall level
+    chroma: np.ndarray         # (12, n_frames), each frame max-normalised
+    rms: np.ndarray            # (n_frames,) linear RMS
+    centroid_hz: np.ndarray    # (n_frames,) spectral centroid
+    low_onset: np.ndarray      # (n_frames,) positive flux below 200 Hz: kick drums mark bar starts
+    onset_env: np.ndarray      # (n_frames,) spectral flux of a short-window log-mel spectrogram
+
+    @property
+    def frame_rate(self) -> float:
+        return self.sample_rate / self.hop
+
+    def frame_times(self) -> np.ndarray:
+        return np.arange(self.n_frames) * self.hop / self.sample_rate
+
+    def time_to_frame(self, t: np.ndarray | float) -> np.ndarray:
+        return np.clip(np.round(np.asarray(t) * self.frame_rate).astype(int), 0, max(self.n_frames - 1, 0))
+
+
+def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *,
+                     progress: ProgressFn = null_progress) -> Features:
+    """One chunked STFT pass: MFCC, chroma, RMS, centroid, low-band flux and onset flux per frame.
+
+    Only these compact rows are kept for the whole song (about 36 floats a frame, 8 MB for 15
+    minutes); spectrograms live one block at a time.
+    """
+    if samples.ndim != 1:
+        raise ValueError("compute_features expects mono samples")
+    n_frames = 1 + len(samples) // HOP
+    mel_basis = librosa.filters.mel(sr=sample_rate, n_fft=N_FFT, n_mels=N_MELS)
+    onset_basis = librosa.filters.mel(sr=sample_rate, n_fft=ONSET_N_FFT, n_mels=ONSET_N_MELS)
+    chroma_basis = librosa.filters.chroma(sr=sample_rate, n_fft=N_FFT, tuning=0.0)
+    freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=N_FFT)
+    low_bins = freqs < 200.0
+    # Parseval for a Hann-windowed frame: mean power per sample from the one-sided spectrum.
+    win_energy = float(np.sum(np.hanning(N_FFT) ** 2))
+    mfcc = np.empty((N_MFCC, n_frames), dtype=np.float32)
+    chroma = np.empty((12, n_frames), dtype=np.float32)
+    rms = np.empty(n_frames, dtype=np.float32)
+    centroid = np.empty(n_frames, dtype=np.float32)
+    low_energy = np.empty(n_frames, dtype=np.float32)
+    onset_env = np.zeros(n_frames, dtype=np.float32)
+    previous_onset_mel: np.ndarray | None = None
+    half = N_FFT // 2
+    for f0 in range(0, n_frames, BLOCK_FRAMES):
+        f1 = min(f0 + BLOCK_FRAMES, n_frames)
+        # Frame t is centred on sample t*HOP (librosa's center=True convention), zero-padded at the ends.
+        s0, s1 = f0 * HOP - half, (f1 - 1) * HOP + half
+        block = samples[max(s0, 0):min(s1, len(samples))]
+        if s0 < 0 or s1 > len(samples):
+            block = np.pad(block, (max(-s0, 0), max(s1 - len(samples), 0)))
+        spec = np.abs(librosa.stft(block, n_fft=N_FFT, hop_length=HOP, center=False))[:, : f1 - f0]
+        power = spec ** 2
+        mel_db = librosa.power_to_db(mel_basis @ power, ref=1.0, amin=1e-10, top_db=None)
+        mfcc[:, f0:f1] = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC)
+        c = chroma_basis @ power
+        chroma[:, f0:f1] = c / np.maximum(c.max(axis=0, keepdims=True), 1e-10)
+        rms[f0:f1] = np.sqrt((power[0] + 2 * power[1:].sum(axis=0)) / (N_FFT * win_energy))
+        centroid[f0:f1] = (freqs[:, None] * spec).sum(axis=0) / np.maximum(spec.sum(axis=0), 1e-10)
+        low_energy[f0:f1] = np.log1p(1000.0 * power[low_bins].sum(axis=0))
+        # Onsets from 32 ms windows centred on the same frame times (the long window sees a hit
+        # up to half a window early). Flux as librosa's onset_strength computes it (lag 1,
+        # mean over bands), carried across blocks by the previous block's last column.
+        short = half - ONSET_N_FFT // 2
+        short_spec = np.abs(librosa.stft(block[short:len(block) - short], n_fft=ONSET_N_FFT, hop_length=HOP,
+                                         center=False))[:, : f1 - f0] ** 2
+        onset_mel = librosa.power_to_db(onset_basis @ short_spec, ref=1.0, amin=1e-10, top_db=None)
+        joined = onset_mel if previous_onset_mel is None else np.hstack([previous_onset_mel, onset_mel])
+        flux = np.maximum(0.0, np.diff(joined, axis=1)).mean(axis=0)
+        onset_env[f0 + (1 if previous_onset_mel is None else 0):f1] = flux
+        previous_onset_mel = onset_mel[:, -1:]
+        progress("features", f1 / n_frames, "Reading the spectrum")
+    low_onset = np.maximum(0.0, np.diff(low_energy, prepend=low_energy[:1])).astype(np.float32)
+    return Features(sample_rate=sample_rate, hop=HOP, n_frames=n_frames, mfcc=mfcc, chroma=chroma, rms=rms,
+                    centroid_hz=centroid, low_onset=low_onset, onset_env=onset_env)
+
+
+def onset_envelope(features: Features) -> np.ndarray:
+    return features.onset_env
+
+
+def loudness_db(rms: np.ndarray | float) -> np.ndarray:
+    return 20 * np.log10(np.maximum(np.asarray(rms, dtype=np.float64), 1e-6))
+
+
+def segment_aggregate(values: np.ndarray, edges: np.ndarray, *, median: bool = False) -> np.ndarray:
+    """Mean (or median) of frame columns in each ``[edges[i], edges[i+1])``; empty spans take one frame."""
+    x = np.atleast_2d(values)
+    e = np.clip(np.asarray(edges, dtype=int), 0, x.shape[1])
+    out = np.empty((x.shape[0], max(len(e) - 1, 0)), dtype=np.float32)
+    for i in range(len(e) - 1):
+        lo = min(e[i], x.shape[1] - 1)
+        seg = x[:, lo:max(e[i + 1], lo + 1)]
+        out[:, i] = np.median(seg, axis=1) if median else seg.mean(axis=1)
+    return out
