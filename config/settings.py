@@ -290,4 +290,25 @@ CELERY_BEAT_SCHEDULE["charcha-retention"] = {
 # --- end musicvideo ---
 
 # --- soundtrack ---
+# Music for a user's video (soundtrack/engine). The default backend composes a score and plays it
+# with FluidSynth and a General MIDI soundfont (Debian: fluidsynth, fluid-soundfont-gm; FluidR3 GM
+# is MIT-licensed): it runs on any CPU and needs no download.
+SOUNDTRACK_SOUNDFONT = env_str("SOUNDTRACK_SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2")
+SOUNDTRACK_FLUIDSYNTH = env_str("SOUNDTRACK_FLUIDSYNTH", "fluidsynth")
+SOUNDTRACK_SAMPLE_RATE = env_int("SOUNDTRACK_SAMPLE_RATE", 44100)
+# Analysis runs on frames at most this rate and size: enough to place visual beats within ~10 ms
+# (see soundtrack/engine/visual.py for the measurements behind these numbers).
+SOUNDTRACK_ANALYSIS_FPS = env_float("SOUNDTRACK_ANALYSIS_FPS", 15.0)
+SOUNDTRACK_ANALYSIS_MAX_SIDE = env_int("SOUNDTRACK_ANALYSIS_MAX_SIDE", 128)
+SOUNDTRACK_MIN_DURATION_S = env_float("SOUNDTRACK_MIN_DURATION_S", 1.0)
+SOUNDTRACK_TARGET_RMS_DB = env_float("SOUNDTRACK_TARGET_RMS_DB", -16.0)
+# "Duck" keeps the video's own sound this many dB under the music.
+SOUNDTRACK_DUCK_DB = env_float("SOUNDTRACK_DUCK_DB", -14.0)
+# MusicGen (transformers) instead of FluidSynth: a local path or hub id of the weights, e.g.
+# facebook/musicgen-small, and the torch device. Empty (the default) keeps it off. LICENCE: Meta's
+# released MusicGen weights are CC-BY-NC 4.0 -- NON-COMMERCIAL USE ONLY; do not switch this on in a
+# commercial deployment. "auto" uses it only when weights are set here AND a CUDA GPU is present;
+# the weights must already be on the worker (nothing is downloaded at run time).
+SOUNDTRACK_MUSICGEN_MODEL = env_str("SOUNDTRACK_MUSICGEN_MODEL", "")
+SOUNDTRACK_MUSICGEN_DEVICE = env_str("SOUNDTRACK_MUSICGEN_DEVICE", "cuda")
 # --- end soundtrack ---

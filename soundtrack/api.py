@@ -2,22 +2,28 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.urls import include, path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from soundtrack.models import SourceVideo
-from soundtrack.selectors import source_videos_visible_to
-from soundtrack.serializers import SourceVideoSerializer, SourceVideoUploadSerializer
-from soundtrack.services import source_video_create
+from soundtrack.models import Soundtrack, SourceVideo
+from soundtrack.selectors import soundtracks_visible_to, source_videos_visible_to
+from soundtrack.serializers import (
+    SoundtrackCreateSerializer,
+    SoundtrackSerializer,
+    SourceVideoSerializer,
+    SourceVideoUploadSerializer,
+)
+from soundtrack.services import soundtrack_another_take, soundtrack_create, source_video_create
 
 
 class SourceVideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SourceVideoSerializer
-    parser_classes = (MultiPartParser, FormParser)
+    parser_classes = (MultiPartParser, FormParser, JSONParser)
 
     def get_queryset(self) -> QuerySet[SourceVideo]:
         return source_videos_visible_to(user=self.request.user)
@@ -30,8 +36,45 @@ class SourceVideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                                     title=form.validated_data.get("title", ""))
         return Response(SourceVideoSerializer(video).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=SoundtrackCreateSerializer, responses={202: SoundtrackSerializer},
+                   summary="Compose a soundtrack for this video (a job; follow it at /api/soundtrack/soundtracks/{id}/)")
+    @action(detail=True, methods=["post"], url_path="soundtracks")
+    def soundtracks(self, request: Request, pk: str | None = None) -> Response:
+        video = self.get_object()
+        form = SoundtrackCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        soundtrack = soundtrack_create(user=request.user, video=video, **form.validated_data)  # type: ignore[arg-type]
+        return Response(SoundtrackSerializer(soundtrack, context={"request": request}).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class SoundtrackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Soundtracks (takes) of the caller's videos: job status and, when done, downloads and figures."""
+
+    serializer_class = SoundtrackSerializer
+
+    def get_queryset(self) -> QuerySet[Soundtrack]:
+        qs = soundtracks_visible_to(user=self.request.user)
+        video = self.request.query_params.get("video")
+        if video is not None and video.isdigit():
+            qs = qs.filter(video_id=int(video))
+        return qs
+
+    @extend_schema(parameters=[OpenApiParameter("video", int, description="only this video's takes")])
+    def list(self, request: Request) -> Response:
+        return super().list(request)
+
+    @extend_schema(request=None, responses={202: SoundtrackSerializer},
+                   summary="Another take: same options, a new seed")
+    @action(detail=True, methods=["post"], url_path="another-take")
+    def another_take(self, request: Request, pk: str | None = None) -> Response:
+        take = soundtrack_another_take(user=request.user, soundtrack=self.get_object())  # type: ignore[arg-type]
+        return Response(SoundtrackSerializer(take, context={"request": request}).data,
+                        status=status.HTTP_202_ACCEPTED)
+
 
 router = DefaultRouter()
 router.register("videos", SourceVideoViewSet, basename="source-video")
+router.register("soundtracks", SoundtrackViewSet, basename="soundtrack")
 app_name = "soundtrack-api"
 urlpatterns = [path("", include(router.urls))]

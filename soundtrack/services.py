@@ -1,15 +1,35 @@
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max
 
-from config.uploads import accept_upload
+from config.uploads import accept_upload, delete_stored, store_file
+from jobs.models import Job
+from jobs.services import job_create
 from mediakit.probe import MediaInfo
+from mediakit.progress import ProgressFn
 from mediakit.validate import MediaLimits, video_limits
-from soundtrack.models import SourceVideo
+from soundtrack.engine import EngineSettings, SoundtrackOptions, score_video
+from soundtrack.engine.errors import SoundtrackError
+from soundtrack.models import Soundtrack, SourceVideo
+
+TASK_NAME = "soundtrack.score_video"
+
+
+class SoundtrackNotFound(SoundtrackError):
+    code = "not_found"
+    http_status = 404
 
 
 def source_video_limits() -> MediaLimits:
@@ -29,3 +49,94 @@ def source_video_create(*, user: User, upload: UploadedFile | None, title: str =
 
     return accept_upload(upload=upload, kind="video", limits=source_video_limits(), create_row=create_row,
                          storage_stem=lambda video: f"videos/{user.pk}/{video.pk}/original")
+
+
+def engine_settings() -> EngineSettings:
+    return EngineSettings(
+        soundfont=settings.SOUNDTRACK_SOUNDFONT, fluidsynth=settings.SOUNDTRACK_FLUIDSYNTH,
+        sample_rate=settings.SOUNDTRACK_SAMPLE_RATE, max_duration_s=settings.VIDEO_MAX_DURATION_S,
+        min_duration_s=settings.SOUNDTRACK_MIN_DURATION_S, analysis_max_fps=settings.SOUNDTRACK_ANALYSIS_FPS,
+        analysis_max_side=settings.SOUNDTRACK_ANALYSIS_MAX_SIDE, target_rms_db=settings.SOUNDTRACK_TARGET_RMS_DB,
+        duck_db=settings.SOUNDTRACK_DUCK_DB, musicgen_model=settings.SOUNDTRACK_MUSICGEN_MODEL,
+        musicgen_device=settings.SOUNDTRACK_MUSICGEN_DEVICE)
+
+
+def soundtrack_create(*, user: User, video: SourceVideo, genre: str = "auto", energy: int = 3,
+                      mix: str = "replace", seed: int | None = None) -> Soundtrack:
+    """Queue a new take of music for ``video``; refusals create nothing.
+
+    Without a seed the take gets one no earlier take of this video used, so "another take" always
+    sounds different; with a seed the same options give the same music.
+    """
+    if video.user_id != user.pk:
+        raise SoundtrackNotFound("No such video.")
+    options = SoundtrackOptions(genre=genre, energy=energy, seed=seed or 0, mix=mix)  # type: ignore[arg-type]
+    options.validate()
+    if seed is not None and seed < 0:
+        raise SoundtrackError("The seed must be 0 or more.", code="bad_option")
+    if video.duration_s < settings.SOUNDTRACK_MIN_DURATION_S:
+        raise SoundtrackError(f"The video lasts {video.duration_s:.2f} s; a soundtrack needs at least "
+                              f"{settings.SOUNDTRACK_MIN_DURATION_S:.0f} s.", code="video_too_short")
+    if video.duration_s > settings.VIDEO_MAX_DURATION_S:
+        raise SoundtrackError(f"The video lasts {video.duration_s:.0f} s; the limit is "
+                              f"{settings.VIDEO_MAX_DURATION_S:.0f} s.", code="video_too_long")
+    with transaction.atomic():
+        # Locks the video row so that two takes asked for at once get different numbers.
+        SourceVideo.objects.select_for_update().filter(pk=video.pk).first()
+        taken = Soundtrack.objects.filter(video=video).aggregate(take=Max("take"), seed=Max("seed"))
+        take = (taken["take"] or 0) + 1
+        if seed is None:
+            seed = 0 if taken["seed"] is None else taken["seed"] + 1
+        job = job_create(user=user, kind=Job.Kind.SOUNDTRACK, task_name=TASK_NAME, queue="cpu",
+                         params={"video_id": video.pk, "take": take})
+        return Soundtrack.objects.create(user=user, video=video, job=job, take=take, genre=genre, energy=energy,
+                                         seed=seed, mix=mix)
+
+
+def soundtrack_another_take(*, user: User, soundtrack: Soundtrack) -> Soundtrack:
+    return soundtrack_create(user=user, video=soundtrack.video, genre=soundtrack.genre, energy=soundtrack.energy,
+                             mix=soundtrack.mix)
+
+
+@contextmanager
+def _local_copy(name: str) -> Iterator[Path]:
+    """A path on local disk for a stored file (S3 objects are fetched into the work folder)."""
+    if isinstance(default_storage, FileSystemStorage):
+        yield Path(default_storage.path(name))
+        return
+    work = Path(settings.ENCORE_WORK_DIR) / "fetch"
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=work, suffix=Path(name).suffix) as tmp, default_storage.open(name, "rb") as src:
+        shutil.copyfileobj(src, tmp)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+def _store_replacing(source: Path, name: str) -> str:
+    # A re-run of the same job writes the same names: remove the old file first, or the storage
+    # would save the new one under a new random suffix.
+    delete_stored([name])
+    return store_file(source=source, name=name)
+
+
+def soundtrack_run(*, job: Job, progress: ProgressFn) -> dict[str, Any]:
+    """The job's work: score the video, store the three outputs, fill in the row. Safe to run twice."""
+    soundtrack = Soundtrack.objects.select_related("video").get(job=job)
+    work = Path(settings.ENCORE_WORK_DIR) / "soundtrack" / str(job.pk)
+    options = SoundtrackOptions(genre=soundtrack.genre, energy=soundtrack.energy, seed=soundtrack.seed,
+                                mix=soundtrack.mix)  # type: ignore[arg-type]
+    try:
+        with _local_copy(soundtrack.video.file.name) as source:
+            outputs = score_video(source, work, options=options, settings=engine_settings(), progress=progress)
+        prefix = f"soundtracks/{soundtrack.user_id}/{soundtrack.pk}"
+        video_name = _store_replacing(outputs.video, f"{prefix}/soundtrack.mp4")
+        audio_name = _store_replacing(outputs.audio, f"{prefix}/music.wav")
+        midi_name = _store_replacing(outputs.midi, f"{prefix}/music.mid") if outputs.midi else ""
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    summary = outputs.summary
+    Soundtrack.objects.filter(pk=soundtrack.pk).update(
+        video_file=video_name, audio_file=audio_name, midi_file=midi_name, backend=summary["backend"],
+        tempo_bpm=summary["music"]["tempo_bpm"], key=summary["music"]["key"],
+        beat_hit_rate=summary["alignment"]["hit_rate"])
+    return summary

@@ -1,0 +1,182 @@
+"""The whole job: video in; music, MIDI and the video with its new soundtrack out.
+
+    analyze (visual.py) -> compose (compose.py) -> MIDI (midi.py) -> FluidSynth or MusicGen
+    -> trim, normalise, fade (synth.py) -> mux, replacing or ducking the original sound
+
+Outputs go to fixed names inside ``out_dir`` (the caller keys the folder by job id), written
+through temporary names, so a second run of the same job overwrites instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from mediakit.audio import write_wav
+from mediakit.encode import mux_audio
+from mediakit.progress import ProgressFn, null_progress, scaled
+from soundtrack.engine.compose import Composition, compose
+from soundtrack.engine.errors import SoundtrackError
+from soundtrack.engine.metrics import DEFAULT_WINDOW_S, beat_match, cut_offsets
+from soundtrack.engine.midi import write_midi
+from soundtrack.engine.musicgen import choose_backend, cuda_available, musicgen_backend, render_musicgen
+from soundtrack.engine.presets import GENRE_CHOICES, PRESETS
+from soundtrack.engine.synth import finish_audio, fluidsynth_render, read_stereo
+from soundtrack.engine.visual import VideoAnalysis, analyze_video
+
+MixMode = Literal["replace", "duck"]
+MIX_MODES: tuple[MixMode, ...] = ("replace", "duck")
+BACKENDS = ("auto", "fluidsynth", "musicgen")
+VIDEO_NAME, AUDIO_NAME, MIDI_NAME = "soundtrack.mp4", "music.wav", "music.mid"
+
+
+@dataclass(frozen=True)
+class SoundtrackOptions:
+    genre: str = "auto"
+    energy: int = 3
+    seed: int = 0
+    mix: MixMode = "replace"
+    backend: str = "auto"
+
+    def validate(self) -> None:
+        if self.genre not in GENRE_CHOICES:
+            raise SoundtrackError(f"Unknown genre preset '{self.genre}'.", code="bad_option")
+        if self.energy not in (1, 2, 3, 4, 5):
+            raise SoundtrackError("Energy must be 1 to 5.", code="bad_option")
+        if self.mix not in MIX_MODES:
+            raise SoundtrackError("Mix must be 'replace' or 'duck'.", code="bad_option")
+        if self.backend not in BACKENDS:
+            raise SoundtrackError(f"Unknown backend '{self.backend}'.", code="bad_option")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    soundfont: str = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+    fluidsynth: str = "fluidsynth"
+    sample_rate: int = 44100
+    max_duration_s: float = 300.0
+    min_duration_s: float = 1.0
+    analysis_max_fps: float = 15.0
+    analysis_max_side: int = 128
+    target_rms_db: float = -16.0
+    duck_db: float = -14.0
+    musicgen_model: str = ""          # a local path or hub id; empty: MusicGen off
+    musicgen_device: str = "cuda"
+
+
+@dataclass(frozen=True)
+class SoundtrackOutputs:
+    video: Path
+    audio: Path
+    midi: Path | None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _r(values: np.ndarray | list[float], digits: int = 3) -> list[float]:
+    return [round(float(v), digits) for v in values]
+
+
+def summarize(analysis: VideoAnalysis, composition: Composition, *, backend: str, options: SoundtrackOptions,
+              timings: dict[str, float]) -> dict[str, Any]:
+    """Everything the page, the API and the bench show, as plain JSON."""
+    grid = composition.grid
+    beats = grid.beat_times()
+    beats = beats[(beats >= 0) & (beats <= analysis.duration_s)]
+    downbeats = grid.downbeat_times()
+    downbeats = downbeats[(downbeats >= 0) & (downbeats <= analysis.duration_s)]
+    visual = analysis.visual_beats_s
+    span = (float(visual.min()) - DEFAULT_WINDOW_S, float(visual.max()) + DEFAULT_WINDOW_S) if visual.size else None
+    match = beat_match(visual, beats, start_s=span[0] if span else None, end_s=span[1] if span else None)
+    offsets = cut_offsets(analysis.cuts_s, downbeats) if analysis.cuts_s.size else np.zeros(0)
+    step = 0.25
+    motion_t = np.arange(0.0, analysis.duration_s, step)
+    # The first section starts with the video, even when the first beat comes a little later.
+    sections = [{"start_s": 0.0 if i == 0 else round(float(grid.time_of(s.start_beat)), 3),
+                 "end_s": round(min(analysis.duration_s, float(grid.time_of(s.end_beat))), 3),
+                 "role": s.role, "level": s.level, "at_cut": s.at_cut} for i, s in enumerate(composition.sections)]
+    return {
+        "backend": backend,
+        "duration_s": round(analysis.duration_s, 3),
+        "options": {"genre": options.genre, "energy": options.energy, "seed": options.seed, "mix": options.mix},
+        "analysis": {
+            "fps": round(analysis.analysis_fps, 3), "size": list(analysis.analysis_size),
+            "visual_beats_s": _r(visual), "beat_strengths": _r(analysis.beat_strengths, 2),
+            "cuts_s": _r(analysis.cuts_s), "motion": {"step_s": step, "values": _r(analysis.motion_at(motion_t), 2)},
+            "mood": analysis.mood.as_dict(),
+        },
+        "music": {
+            "genre": composition.genre, "genre_label": PRESETS[composition.genre].label, "key": composition.key,
+            "tempo_bpm": round(grid.tempo_bpm, 3), "phase_s": round(grid.phase_s, 4),
+            "beats_s": _r(beats), "downbeats_s": _r(downbeats), "sections": sections,
+            "instruments": composition.instruments(), "chords": composition.bar_chords,
+            "seed": composition.seed, "energy": composition.energy,
+        },
+        "alignment": {
+            "window_s": DEFAULT_WINDOW_S, "f_measure": round(match.f_measure, 4), "hit_rate": round(match.hit_rate, 4),
+            "precision": round(match.precision, 4), "recall": round(match.recall, 4),
+            "beat_align": round(match.beat_align, 4), "visual_beats": match.n_reference,
+            "cuts": int(analysis.cuts_s.size),
+            "cuts_on_downbeat": int(np.sum(offsets <= DEFAULT_WINDOW_S + 1e-9)),
+            "cut_offsets_ms": [round(float(o) * 1000, 1) for o in offsets],
+        },
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+def score_video(video_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
+                options: SoundtrackOptions = SoundtrackOptions(), settings: EngineSettings = EngineSettings(),
+                progress: ProgressFn = null_progress) -> SoundtrackOutputs:
+    options.validate()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    backend = choose_backend(options.backend, model=settings.musicgen_model, device=settings.musicgen_device,
+                             gpu_available=cuda_available() if settings.musicgen_model else False)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    progress("analyze", 0.0, "Watching the video for motion and cuts")
+    analysis = analyze_video(video_path, max_fps=settings.analysis_max_fps, max_side=settings.analysis_max_side,
+                             max_duration_s=settings.max_duration_s, min_duration_s=settings.min_duration_s,
+                             progress=scaled(progress, 0.0, 0.45))
+    timings["analyze"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    progress("compose", 0.46, f"Composing for a {analysis.mood.label} video")
+    composition = compose(analysis, genre=options.genre, energy=options.energy, seed=options.seed)
+    timings["compose"] = time.perf_counter() - t
+    progress("compose", 0.5, f"{composition.grid.tempo_bpm:.0f} BPM in {composition.key}")
+
+    t = time.perf_counter()
+    midi_path: Path | None = None
+    if backend == "musicgen":
+        gen = musicgen_backend(settings.musicgen_model, settings.musicgen_device)
+        raw = render_musicgen(gen, composition, analysis.mood, duration_s=analysis.duration_s,
+                              sample_rate=settings.sample_rate, seed=options.seed, progress=scaled(progress, 0.5, 0.8))
+        sr = settings.sample_rate
+    else:
+        midi_path = write_midi(composition, out / MIDI_NAME)
+        progress("synthesize", 0.55, "Playing the score with FluidSynth")
+        wav = fluidsynth_render(midi_path, out / "render.wav", soundfont=settings.soundfont,
+                                sample_rate=settings.sample_rate, binary=settings.fluidsynth)
+        raw, sr = read_stereo(wav)
+        wav.unlink(missing_ok=True)
+    timings["synthesize"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    progress("mix", 0.8, "Levelling and fading the music")
+    music = finish_audio(raw, sr, duration_s=analysis.duration_s, target_rms_db=settings.target_rms_db)
+    audio_tmp = out / "music.part.wav"
+    write_wav(audio_tmp, music, sr)
+    os.replace(audio_tmp, out / AUDIO_NAME)
+    progress("mux", 0.85, "Putting the music on the video" + (" over its own sound" if options.mix == "duck" else ""))
+    video = mux_audio(video_path, music, sr, out / VIDEO_NAME, mode=options.mix, duck_db=settings.duck_db)
+    timings["mix_and_mux"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    summary = summarize(analysis, composition, backend=backend, options=options, timings=timings)
+    progress("done", 1.0, f"{composition.grid.tempo_bpm:.0f} BPM, "
+             f"{summary['alignment']['hit_rate'] * 100:.0f}% of visual beats on a musical beat")
+    return SoundtrackOutputs(video=video, audio=out / AUDIO_NAME, midi=midi_path, summary=summary)
