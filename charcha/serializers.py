@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from charcha.models import ConsentRecord
+
+
+class ChallengeIssueInput(serializers.Serializer):
+    notice_version = serializers.IntegerField(min_value=1)
+    notice_sha256 = serializers.RegexField(r"^[0-9a-f]{64}$")
+
+
+class NonceInput(serializers.Serializer):
+    nonce = serializers.CharField(max_length=100)
+
+
+class StepSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    start_s = serializers.FloatField()
+    end_s = serializers.FloatField()
+    prompt = serializers.CharField()
+
+
+class CaptureSettingsSerializer(serializers.Serializer):
+    fps = serializers.IntegerField()
+    max_side = serializers.IntegerField()
+    jpeg_quality = serializers.FloatField()
+    batch_ms = serializers.IntegerField()
+    max_lag_ms = serializers.IntegerField()
+    min_interval_ms = serializers.IntegerField()
+    max_frames_per_batch = serializers.IntegerField()
+    tail_s = serializers.FloatField()
+
+
+class ChallengeIssuedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    nonce = serializers.CharField()
+    steps = StepSerializer(many=True)
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    capture = CaptureSettingsSerializer()
+
+
+class JobBriefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    progress = serializers.FloatField()
+    stage = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ChallengeStatusSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    state = serializers.CharField()
+    reason = serializers.CharField()
+    title = serializers.CharField()
+    message = serializers.CharField()
+    retry_allowed = serializers.BooleanField()
+    locked_until = serializers.DateTimeField(allow_null=True)
+    frames_received = serializers.IntegerField()
+    consent_id = serializers.UUIDField(allow_null=True)
+    job = JobBriefSerializer(allow_null=True)
+    progress_html = serializers.CharField(required=False)
+
+
+class FramesAcceptedSerializer(serializers.Serializer):
+    frames_received = serializers.IntegerField()
+    batches_received = serializers.IntegerField()
+
+
+class FramesUploadSerializer(serializers.Serializer):
+    """Documents the multipart form (parsed by hand in the view for exact error codes)."""
+
+    nonce = serializers.CharField()
+    seq = serializers.IntegerField(min_value=0)
+    capture_ms = serializers.CharField(help_text="JSON array of whole milliseconds since the challenge was received")
+    frames = serializers.ListField(child=serializers.FileField(), help_text="JPEG frames, in capture order")
+
+
+class ConsentRecordSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ConsentRecord
+        fields = ("id", "notice_version", "notice_sha256", "purpose", "granted_at", "challenge", "challenge_steps",
+                  "retention_until", "withdrawn_at", "end_reason", "erased_at", "status")
+        read_only_fields = fields

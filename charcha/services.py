@@ -1,0 +1,778 @@
+"""CHARCHA business logic: issue a challenge, take its frames, verify, record consent, erase.
+
+Every state change of a challenge or a consent record is a conditional UPDATE whose WHERE clause
+names the state it expects; ``updated != 1`` means another request or worker got there first.
+That is what makes a challenge single-use and lets two concurrent completions produce at most one
+pass, on SQLite and Postgres alike. Times come from the server clock (``now`` is injectable for
+tests and benches; views never pass it).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from charcha.chain import ChainEvent, ChainReport, chain_next, chain_verify, format_time
+from charcha.crypto import CryptoError, decrypt_blob, encrypt_blob
+from charcha.erasure import erasure_hooks
+from charcha.errors import ChallengeError, ChallengeLocked, ConsentError
+from charcha.keys import audit_seal_key, user_data_key, user_data_key_destroy
+from charcha.models import (
+    CaptureFrame,
+    Challenge,
+    ChallengeLockout,
+    ConsentEvent,
+    ConsentRecord,
+    EvidenceView,
+    IdentityTemplate,
+    SeenFrameDigest,
+)
+from charcha.notices import CURRENT_VERSION, NoticeError, notice_get
+from charcha.timing import TimingRules, check_capture_times
+from jobs.errors import JobLost
+from jobs.models import Job
+from jobs.services import job_create
+from mediakit.progress import ProgressFn, scaled
+
+if TYPE_CHECKING:
+    from charcha.vision import CapturedFrame, ChallengeStep, Verdict
+
+logger = logging.getLogger(__name__)
+
+ACTIONS = ("turn_left", "turn_right", "look_up", "look_down", "blink", "open_mouth", "smile")
+MAX_RETENTION_DAYS = 3 * 365
+VERIFY_TASK = "charcha.verify"
+# Failures that say nothing about the person in front of the camera do not count towards a lockout.
+NOT_COUNTED_FAILURES = ("internal_error", "consent_already_active")
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+class Verifier(Protocol):
+    def verify(self, frames: Sequence[CapturedFrame], steps: Sequence[ChallengeStep], *,
+               progress: ProgressFn = ...) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class IssuedChallenge:
+    challenge: Challenge
+    nonce: str  # given to the browser once; only its hash is stored
+
+
+@dataclass(frozen=True)
+class EvidenceThumbnail:
+    index: int
+    capture_ms: int
+    sha256: str
+    data_uri: str
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+def _sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def _ms_between(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds() * 1000)
+
+
+def timing_rules() -> TimingRules:
+    return TimingRules(max_lag_ms=settings.CHARCHA_MAX_CAPTURE_LAG_MS)
+
+
+def capture_settings() -> dict[str, Any]:
+    """What the browser needs to capture the way the server checks (sent with each challenge)."""
+    rules = timing_rules()
+    return {"fps": settings.CHARCHA_CAPTURE_FPS, "max_side": settings.CHARCHA_CAPTURE_MAX_SIDE,
+            # About 30 KB a 640x480 frame: ~3.5 Mbit/s up at 15 fps, sharp enough for training.
+            "jpeg_quality": 0.8, "batch_ms": 1000, "max_lag_ms": rules.max_lag_ms,
+            # The page spaces frames wider than the server's floor: the engine reads bursts as re-timing.
+            "min_interval_ms": max(rules.min_interval_ms, round(600 / settings.CHARCHA_CAPTURE_FPS)),
+            "max_frames_per_batch": rules.max_frames_per_batch,
+            "tail_s": 0.6}
+
+
+def _fixed_steps_allowed() -> bool:
+    # The test hook is honoured only on a development machine or under Django's test environment
+    # (setup_test_environment installs mail.outbox); never in a DEBUG-off deployment.
+    from django.core import mail
+
+    return bool(settings.DEBUG) or hasattr(mail, "outbox")
+
+
+def _validate_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    previous_end = 0.0
+    for step in steps:
+        action, start, end = step["action"], float(step["start_s"]), float(step["end_s"])
+        if action not in ACTIONS or not (previous_end <= start < end):
+            raise ChallengeError("The configured challenge steps are not valid.", code="steps_invalid",
+                                 http_status=500)
+        out.append({"action": action, "start_s": round(start, 3), "end_s": round(end, 3)})
+        previous_end = end
+    return out
+
+
+def challenge_steps_new() -> tuple[list[dict[str, Any]], str]:
+    """Random steps (cryptographic randomness), or the fixed test steps where allowed."""
+    fixed = settings.CHARCHA_TEST_FIXED_STEPS
+    if fixed:
+        if _fixed_steps_allowed():
+            return _validate_steps(list(fixed)), Challenge.StepsSource.FIXED
+        logger.critical("CHARCHA_TEST_FIXED_STEPS is set on a DEBUG-off deployment; ignoring it")
+    from charcha.vision import generate_steps
+
+    # SystemRandom draws from os.urandom: no seed or state to predict the next challenge from.
+    steps = generate_steps(secrets.SystemRandom(), n_steps=max(4, settings.CHARCHA_CHALLENGE_STEPS))
+    return _validate_steps([{"action": s.action, "start_s": s.start_s, "end_s": s.end_s} for s in steps]), \
+        Challenge.StepsSource.RANDOM
+
+
+def _user_challenge(*, user: User, challenge_id: Any) -> Challenge:
+    challenge = Challenge.objects.filter(pk=challenge_id, user_id=user.pk).first()
+    if challenge is None:
+        # Another user's challenge answers the same as a missing one: ids reveal nothing.
+        raise ChallengeError("There is no such challenge.", code="challenge_not_found", http_status=404)
+    return challenge
+
+
+def _check_nonce(challenge: Challenge, nonce: str) -> None:
+    if not isinstance(nonce, str) or not hmac.compare_digest(_sha256(nonce), challenge.nonce_sha256):
+        raise ChallengeError("This request does not belong to this challenge.", code="nonce_mismatch",
+                             http_status=403)
+
+
+def _delete_files(paths: Sequence[str]) -> int:
+    deleted = 0
+    for path in paths:
+        try:
+            default_storage.delete(path)
+            deleted += 1
+        except OSError:
+            logger.exception("could not delete %s", path)
+    return deleted
+
+
+def _drop_frames(challenge_ids: Sequence[Any], *, keep_kept: bool = False) -> list[str]:
+    """Delete frame rows (caller deletes the returned files after its transaction)."""
+    frames = CaptureFrame.objects.filter(challenge_id__in=list(challenge_ids))
+    if keep_kept:
+        frames = frames.filter(kept=False)
+    paths = list(frames.values_list("path", flat=True))
+    frames.delete()
+    return paths
+
+
+def _require_open(challenge: Challenge, now: datetime) -> None:
+    if challenge.state == Challenge.State.OPEN and now >= challenge.expires_at:
+        _expire(challenge_ids=[challenge.pk], now=now)
+        challenge.state = Challenge.State.EXPIRED
+    if challenge.state == Challenge.State.OPEN:
+        return
+    if challenge.state == Challenge.State.EXPIRED:
+        raise ChallengeError("This challenge has expired. Start a new one.", code="challenge_expired",
+                             http_status=410)
+    if challenge.state == Challenge.State.CANCELLED and challenge.reason == "superseded":
+        raise ChallengeError("A newer challenge was started, so this one has ended.", code="challenge_superseded",
+                             http_status=409)
+    raise ChallengeError("This challenge is no longer open; each challenge can be used once.",
+                         code="challenge_not_open", http_status=409)
+
+
+def _expire(*, challenge_ids: Sequence[Any], now: datetime) -> int:
+    with transaction.atomic():
+        ids = list(Challenge.objects.filter(pk__in=list(challenge_ids), state=Challenge.State.OPEN,
+                                            expires_at__lte=now).values_list("pk", flat=True))
+        updated = Challenge.objects.filter(pk__in=ids, state=Challenge.State.OPEN).update(
+            state=Challenge.State.EXPIRED, reason="expired", decided_at=now)
+        paths = _drop_frames(ids)
+    _delete_files(paths)
+    return updated
+
+
+# ------------------------------------------------------------------------------------------ issue
+def challenge_lockout_until(*, user: User, now: datetime | None = None) -> datetime | None:
+    lock = ChallengeLockout.objects.filter(user_id=user.pk, locked_until__gt=_now(now)).first()
+    return lock.locked_until if lock else None
+
+
+def challenge_issue(*, user: User, notice_version: int, notice_sha256: str, ip: str | None = None,
+                    user_agent: str = "", now: datetime | None = None) -> IssuedChallenge:
+    """Issue a new challenge after the user agreed to the current notice; supersedes an open one."""
+    now = _now(now)
+    try:
+        notice = notice_get(notice_version)
+    except NoticeError as exc:
+        raise ChallengeError(exc.message, code=exc.code) from exc
+    if notice_version != CURRENT_VERSION:
+        raise ChallengeError("The consent notice has changed. Reload the page and read the new one.",
+                             code="notice_outdated", http_status=409)
+    if not isinstance(notice_sha256, str) or not hmac.compare_digest(notice.sha256, notice_sha256):
+        raise ChallengeError("The notice you agreed to is not the one we published. Reload the page.",
+                             code="notice_mismatch", http_status=409)
+    locked_until = challenge_lockout_until(user=user, now=now)
+    if locked_until is not None:
+        raise ChallengeLocked(f"Too many failed attempts. You can try again after {locked_until:%H:%M} UTC.")
+    if ConsentRecord.objects.filter(user_id=user.pk, withdrawn_at__isnull=True).exists():
+        raise ChallengeError("You already have an active consent. Withdraw it before recording a new one.",
+                             code="consent_already_active", http_status=409)
+    if Challenge.objects.filter(user_id=user.pk, state=Challenge.State.VERIFYING).exists():
+        raise ChallengeError("Your last challenge is still being checked. Wait for its result.",
+                             code="challenge_verifying", http_status=409)
+    steps, source = challenge_steps_new()
+    nonce = secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            open_ids = list(Challenge.objects.filter(user_id=user.pk, state=Challenge.State.OPEN)
+                            .values_list("pk", flat=True))
+            Challenge.objects.filter(pk__in=open_ids, state=Challenge.State.OPEN).update(
+                state=Challenge.State.CANCELLED, reason="superseded", decided_at=now)
+            stale_paths = _drop_frames(open_ids)
+            challenge = Challenge.objects.create(
+                user_id=user.pk, nonce_sha256=_sha256(nonce), steps=steps, steps_source=source,
+                notice_version=notice.version, notice_sha256=notice.sha256, issued_at=now,
+                expires_at=now + timedelta(seconds=settings.CHARCHA_CHALLENGE_TTL_S), ip=ip or None,
+                user_agent=user_agent[:400])
+    except IntegrityError as exc:
+        # Two issues at once: the unique "one open challenge" index let only one through.
+        raise ChallengeError("Another challenge was started at the same moment. Use one tab.",
+                             code="challenge_active", http_status=409) from exc
+    _delete_files(stale_paths)
+    return IssuedChallenge(challenge=challenge, nonce=nonce)
+
+
+# ------------------------------------------------------------------------------------------ frames
+def _frame_dimensions(data: bytes) -> tuple[int, int] | None:
+    from PIL import Image, UnidentifiedImageError
+
+    if not data.startswith(JPEG_MAGIC):
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format != "JPEG":
+                return None
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
+def _batch_digest(seq: int, capture_ms: Sequence[int], digests: Sequence[str]) -> str:
+    return _sha256(f"{seq}|{','.join(map(str, capture_ms))}|{','.join(digests)}")
+
+
+def frame_path(*, user_id: int, challenge_id: Any, index: int) -> str:
+    return f"charcha/u{user_id}/{challenge_id}/{index:05d}.enc"
+
+
+def _frame_context(*, user_id: int, challenge_id: Any, index: int) -> str:
+    return f"frame:{user_id}:{challenge_id}:{index}"
+
+
+def challenge_frames_add(*, user: User, challenge_id: Any, nonce: str, seq: int,
+                         capture_ms: Sequence[int], frames: Sequence[bytes],
+                         now: datetime | None = None) -> Challenge:
+    """Accept one batch of JPEG frames; on any refusal nothing is stored and nothing changes."""
+    now = _now(now)
+    challenge = _user_challenge(user=user, challenge_id=challenge_id)
+    _check_nonce(challenge, nonce)
+    _require_open(challenge, now)
+    if len(frames) != len(capture_ms):
+        raise ChallengeError("Each frame needs exactly one capture time.", code="frames_mismatch")
+    digests = [_sha256(f) for f in frames]
+    batch_digest = _batch_digest(seq, capture_ms, digests)
+    if seq == challenge.batch_count - 1 and hmac.compare_digest(batch_digest, challenge.last_batch_sha256):
+        return challenge  # a retry of a batch whose answer was lost: already stored
+    if seq != challenge.batch_count:
+        raise ChallengeError("Frame batches must arrive in order.", code="batch_out_of_order", http_status=409)
+    max_side = settings.CHARCHA_CAPTURE_MAX_SIDE * 2
+    for data in frames:
+        if len(data) > settings.CHARCHA_FRAME_MAX_BYTES:
+            raise ChallengeError("A frame is larger than we accept.", code="frame_too_large")
+        size = _frame_dimensions(data)
+        if size is None:
+            raise ChallengeError("Frames must be JPEG images.", code="frame_not_jpeg")
+        if not (min(size) >= 64 and max(size) <= max_side):
+            raise ChallengeError("A frame's size is outside what we accept.", code="frame_size_invalid")
+    check_capture_times(capture_ms=capture_ms, received_ms=_ms_between(challenge.issued_at, now),
+                        previous_ms=challenge.last_capture_ms, expires_ms=_ms_between(challenge.issued_at,
+                                                                                      challenge.expires_at),
+                        frames_so_far=challenge.frame_count, rules=timing_rules())
+    if SeenFrameDigest.objects.filter(digest__in=set(digests)).exclude(challenge_id=challenge.pk).exists():
+        raise ChallengeError("These pictures were already sent in another challenge.", code="frame_replayed",
+                             http_status=409)
+
+    received_ms = _ms_between(challenge.issued_at, now)
+    key = user_data_key(user_id=user.pk, create=True)
+    assert key is not None
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN, batch_count=seq).update(
+                batch_count=seq + 1, frame_count=F("frame_count") + len(frames), last_capture_ms=capture_ms[-1],
+                last_batch_sha256=batch_digest)
+            if updated != 1:
+                raise ChallengeError("Frame batches must arrive in order.", code="batch_out_of_order",
+                                     http_status=409)
+            rows = []
+            for offset, (data, t, digest) in enumerate(zip(frames, capture_ms, digests, strict=True)):
+                index = challenge.frame_count + offset
+                path = frame_path(user_id=user.pk, challenge_id=challenge.pk, index=index)
+                blob = encrypt_blob(key, data, context=_frame_context(user_id=user.pk, challenge_id=challenge.pk,
+                                                                      index=index))
+                stored = default_storage.save(path, ContentFile(blob))
+                written.append(stored)
+                rows.append(CaptureFrame(challenge=challenge, index=index, seq=seq, capture_ms=t,
+                                         received_ms=received_ms, sha256=digest, path=stored, size_bytes=len(blob)))
+            CaptureFrame.objects.bulk_create(rows)
+            SeenFrameDigest.objects.bulk_create(
+                [SeenFrameDigest(digest=d, challenge_id=challenge.pk, seen_at=now) for d in set(digests)],
+                ignore_conflicts=True)
+    except BaseException:
+        _delete_files(written)
+        raise
+    challenge.refresh_from_db()
+    return challenge
+
+
+# ------------------------------------------------------------------------------------------ finish
+def challenge_finish(*, user: User, challenge_id: Any, nonce: str,
+                     now: datetime | None = None) -> Challenge:
+    """Close the challenge to new frames and enqueue its verification (once, however often called)."""
+    now = _now(now)
+    challenge = _user_challenge(user=user, challenge_id=challenge_id)
+    _check_nonce(challenge, nonce)
+    _require_open(challenge, now)
+    with transaction.atomic():
+        # The conditional UPDATE is the single-use gate: of concurrent finishes exactly one matches.
+        updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN, expires_at__gt=now).update(
+            state=Challenge.State.VERIFYING, finished_at=now)
+        if updated != 1:
+            raise ChallengeError("This challenge is no longer open; each challenge can be used once.",
+                                 code="challenge_not_open", http_status=409)
+        job = job_create(user=user, kind=Job.Kind.VERIFY, task_name=VERIFY_TASK, queue="cpu",
+                         params={"challenge_id": str(challenge.pk)}, message="Waiting to check your challenge")
+        Challenge.objects.filter(pk=challenge.pk).update(job=job)
+    challenge.refresh_from_db()
+    return challenge
+
+
+def challenge_cancel(*, user: User, challenge_id: Any, nonce: str,
+                     now: datetime | None = None) -> Challenge:
+    """The page gave up (camera lost, tab hidden): delete its frames now rather than at expiry."""
+    now = _now(now)
+    challenge = _user_challenge(user=user, challenge_id=challenge_id)
+    _check_nonce(challenge, nonce)
+    with transaction.atomic():
+        updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN).update(
+            state=Challenge.State.CANCELLED, reason="cancelled", decided_at=now)
+        paths = _drop_frames([challenge.pk]) if updated == 1 else []
+    _delete_files(paths)
+    challenge.refresh_from_db()
+    return challenge
+
+
+# ------------------------------------------------------------------------------------------ verify
+@cache
+def _shared_verifier() -> Verifier:
+    # Loading FaceMesh and the identity model takes seconds: once per worker process.
+    from charcha.vision import LivenessVerifier
+
+    return LivenessVerifier(identity_backend=settings.CHARCHA_IDENTITY_BACKEND)  # type: ignore[no-any-return]
+
+
+def challenge_frames_load(*, challenge: Challenge, kept_only: bool = False) -> list[tuple[CaptureFrame, bytes]]:
+    """Decrypt a challenge's frames (JPEG bytes) in capture order."""
+    key = user_data_key(user_id=challenge.user_id, create=False)
+    if key is None:
+        raise ChallengeError("The pictures of this challenge have been erased.", code="frames_erased",
+                             http_status=410)
+    frames = CaptureFrame.objects.filter(challenge=challenge).order_by("index")
+    if kept_only:
+        frames = frames.filter(kept=True)
+    out = []
+    for frame in frames:
+        with default_storage.open(frame.path, "rb") as fh:
+            blob = fh.read()
+        out.append((frame, decrypt_blob(key, blob, context=_frame_context(
+            user_id=challenge.user_id, challenge_id=challenge.pk, index=frame.index))))
+    return out
+
+
+def _decode_rgb(data: bytes) -> np.ndarray | None:
+    import cv2
+
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def challenge_verify_run(*, job: Job, progress: ProgressFn, verifier: Verifier | None = None) -> dict[str, Any]:
+    """The verify job: decrypt and decode the frames, run the vision engine, apply its verdict."""
+    from charcha.vision import CapturedFrame, ChallengeStep
+
+    challenge = Challenge.objects.get(job=job)
+    if challenge.state != Challenge.State.VERIFYING:
+        return {"state": challenge.state, "reason": challenge.reason}  # decided by an earlier run
+    from charcha.vision import LivenessInputError
+
+    try:
+        progress("load", 0.02, "Reading your pictures")
+        if challenge.frame_count == 0:
+            challenge = challenge_verdict_fail(challenge=challenge, reason="too_few_frames")
+            return {"state": challenge.state, "reason": challenge.reason}
+        frames = []
+        for row, data in challenge_frames_load(challenge=challenge):
+            image = _decode_rgb(data)
+            if image is None:
+                challenge = challenge_verdict_fail(challenge=challenge, reason="frames_unreadable")
+                return {"state": challenge.state, "reason": challenge.reason}
+            frames.append(CapturedFrame(t_s=row.capture_ms / 1000.0, image=image))
+        steps = [ChallengeStep(action=s["action"], start_s=s["start_s"], end_s=s["end_s"]) for s in challenge.steps]
+        try:
+            verdict = (verifier or _shared_verifier()).verify(frames, steps, progress=scaled(progress, 0.1, 0.95))
+        except LivenessInputError:
+            # Frames the engine cannot take (the camera changed size mid-challenge, say): a failed attempt.
+            challenge = challenge_verdict_fail(challenge=challenge, reason="frames_unreadable")
+            return {"state": challenge.state, "reason": challenge.reason}
+        progress("record", 0.96, "Recording the result")
+        challenge = challenge_verdict_apply(challenge=challenge, verdict=verdict)
+    except JobLost:
+        raise  # another worker owns the job now; it will decide
+    except Exception:
+        current = Challenge.objects.get(pk=challenge.pk)
+        if current.state != Challenge.State.VERIFYING:
+            # A concurrent run decided first (and may have deleted the frames this run was reading).
+            return {"state": current.state, "reason": current.reason}
+        # Never leave a challenge "verifying" forever: the page would wait for a verdict that never comes.
+        challenge_verdict_fail(challenge=challenge, reason="internal_error")
+        raise
+    return {"state": challenge.state, "reason": challenge.reason}
+
+
+def _verdict_json(verdict: Verdict) -> dict[str, Any]:
+    # The engine's message is a sentence for the person; detail and distance are for admins only.
+    distance = getattr(verdict, "identity_distance_max", None)
+    return {"passed": bool(verdict.passed), "reason": verdict.reason, "message": str(verdict.message),
+            "frame_count": int(verdict.frame_count), "detail": str(getattr(verdict, "detail", "")),
+            "identity_backend": str(getattr(verdict, "identity_backend", "")),
+            "identity_distance_max": None if distance is None else round(float(distance), 4),
+            "steps": [{"action": s.action, "seen": bool(s.seen),
+                       "seen_at_s": None if s.seen_at_s is None else round(float(s.seen_at_s), 3),
+                       "peak_signal": round(float(s.peak_signal), 4)} for s in verdict.steps]}
+
+
+def _count_failure(*, user_id: int, now: datetime) -> None:
+    window_start = now - timedelta(seconds=settings.CHARCHA_LOCKOUT_WINDOW_S)
+    failures = (Challenge.objects.filter(user_id=user_id, state=Challenge.State.FAILED, decided_at__gt=window_start)
+                .exclude(reason__in=NOT_COUNTED_FAILURES).count())
+    if failures >= settings.CHARCHA_LOCKOUT_FAILURES:
+        ChallengeLockout.objects.update_or_create(
+            user_id=user_id, defaults={"locked_until": now + timedelta(seconds=settings.CHARCHA_LOCKOUT_S),
+                                       "failures": failures})
+
+
+def challenge_verdict_fail(*, challenge: Challenge, reason: str, verdict: dict[str, Any] | None = None,
+                           now: datetime | None = None) -> Challenge:
+    now = _now(now)
+    with transaction.atomic():
+        updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.VERIFYING).update(
+            state=Challenge.State.FAILED, reason=reason[:40], decided_at=now, verdict=verdict or {"reason": reason})
+        paths = _drop_frames([challenge.pk]) if updated == 1 else []
+        if updated == 1 and reason not in NOT_COUNTED_FAILURES:
+            _count_failure(user_id=challenge.user_id, now=now)
+    _delete_files(paths)  # frames of a failed challenge are never kept
+    challenge.refresh_from_db()
+    return challenge
+
+
+def _retention_until(granted_at: datetime) -> datetime:
+    days = settings.CHARCHA_RETENTION_DAYS
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise ConsentError(f"CHARCHA_RETENTION_DAYS must be between 1 and {MAX_RETENTION_DAYS}.",
+                           code="retention_invalid", http_status=500)
+    return granted_at + timedelta(days=days)
+
+
+def challenge_verdict_apply(*, challenge: Challenge, verdict: Verdict, now: datetime | None = None) -> Challenge:
+    """Turn a verdict into a pass (consent record, kept frames, embedding) or a failure (frames gone).
+
+    Safe to call twice or concurrently for one challenge: only the call whose conditional UPDATE
+    moves the challenge out of "verifying" acts.
+    """
+    now = _now(now)
+    challenge = Challenge.objects.get(pk=challenge.pk)  # the stored (normalised) values enter the record
+    if not verdict.passed:
+        return challenge_verdict_fail(challenge=challenge, reason=verdict.reason, verdict=_verdict_json(verdict),
+                                      now=now)
+    keep = sorted({int(i) for i in verdict.training_frame_indices if 0 <= int(i) < challenge.frame_count})
+    paths: list[str] = []
+    with transaction.atomic():
+        if ConsentRecord.objects.filter(user_id=challenge.user_id, withdrawn_at__isnull=True).exists():
+            return challenge_verdict_fail(challenge=challenge, reason="consent_already_active", now=now)
+        updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.VERIFYING).update(
+            state=Challenge.State.PASSED, reason="passed", decided_at=now, verdict=_verdict_json(verdict))
+        if updated != 1:
+            challenge.refresh_from_db()
+            return challenge
+        CaptureFrame.objects.filter(challenge=challenge, index__in=keep).update(kept=True)
+        all_frames = list(CaptureFrame.objects.filter(challenge=challenge).order_by("index")
+                          .values_list("index", "sha256", "capture_ms"))
+        embedding = None if verdict.embedding is None else np.asarray(verdict.embedding, dtype=np.float32)
+        evidence = {
+            "frames_received": len(all_frames),
+            # One digest over every received frame's digest, in order: the whole stream, without it.
+            "stream_sha256": _sha256("\n".join(sha for _, sha, _ in all_frames)),
+            "training_frames": [{"index": i, "sha256": sha, "capture_ms": t} for i, sha, t in all_frames
+                                if i in set(keep)],
+            "embedding_sha256": None if embedding is None else _sha256(embedding.tobytes()),
+            "steps_source": challenge.steps_source,
+        }
+        steps = [{**step, "seen_at_s": result["seen_at_s"]}
+                 for step, result in zip(challenge.steps, _verdict_json(verdict)["steps"], strict=False)]
+        record = ConsentRecord(
+            user_id=challenge.user_id, notice_version=challenge.notice_version,
+            notice_sha256=challenge.notice_sha256, purpose=settings.CHARCHA_PURPOSE, granted_at=now,
+            challenge=challenge, challenge_steps=steps, evidence=evidence, ip=challenge.ip,
+            user_agent=challenge.user_agent, retention_until=_retention_until(now))
+        genesis = chain_next(record_id=str(record.pk), seq=1, kind=ConsentEvent.Kind.GRANTED, at=now,
+                             actor=f"user:{challenge.user_id}", data={"record": record.immutable_snapshot()},
+                             prev_hash="0" * 64, key=audit_seal_key())
+        record.head_hash, record.event_count = genesis.hash, 1
+        record.save(force_insert=True)
+        _event_save(genesis)
+        if embedding is not None:
+            key = user_data_key(user_id=challenge.user_id, create=True)
+            assert key is not None
+            IdentityTemplate.objects.create(
+                user_id=challenge.user_id, consent=record, dims=int(embedding.size),
+                ciphertext=encrypt_blob(key, embedding.tobytes(), context=f"embedding:{challenge.user_id}:{record.pk}"))
+        paths = _drop_frames([challenge.pk], keep_kept=True)
+    _delete_files(paths)
+    challenge.refresh_from_db()
+    return challenge
+
+
+# ------------------------------------------------------------------------------------------ consent
+def _event_save(event: ChainEvent) -> ConsentEvent:
+    return ConsentEvent.objects.create(record_id=event.record_id, seq=event.seq, kind=event.kind, at=event.at,
+                                       actor=event.actor, data=event.data, prev_hash=event.prev_hash,
+                                       hash=event.hash, seal=event.seal)
+
+
+def consent_event_append(*, consent: ConsentRecord, kind: str, actor: str, data: dict[str, Any],
+                         at: datetime) -> ConsentEvent:
+    """Append one event; the record's head moves with a conditional UPDATE, so appends serialize."""
+    for _ in range(5):
+        head = ConsentRecord.objects.filter(pk=consent.pk).values("head_hash", "event_count").get()
+        event = chain_next(record_id=str(consent.pk), seq=head["event_count"] + 1, kind=kind, at=at, actor=actor,
+                           data=data, prev_hash=head["head_hash"], key=audit_seal_key())
+        with transaction.atomic():
+            moved = ConsentRecord.objects.filter(pk=consent.pk, head_hash=head["head_hash"],
+                                                 event_count=head["event_count"]).update(
+                head_hash=event.hash, event_count=event.seq)
+            if moved == 1:
+                return _event_save(event)
+    raise ConsentError("The consent record is busy; try again.", code="consent_busy", http_status=409)
+
+
+def consent_active(*, user: User) -> ConsentRecord | None:
+    return ConsentRecord.objects.filter(user_id=user.pk, withdrawn_at__isnull=True).first()
+
+
+def consent_require_active(*, user: User) -> ConsentRecord:
+    """For later apps: the user's live consent, or a refusal they can act on."""
+    consent = consent_active(user=user)
+    if consent is None:
+        raise ConsentError("This needs your live consent first: complete the CHARCHA challenge.",
+                           code="consent_required", http_status=403)
+    return consent
+
+
+def _actor(user: User | None) -> str:
+    if user is None:
+        return "system"
+    return f"{'admin' if getattr(user, 'is_staff', False) else 'user'}:{user.pk}"
+
+
+def _consent_end(*, consent: ConsentRecord, end_reason: str, event_kind: str, by: User | None,
+                 data: dict[str, Any], now: datetime) -> ConsentRecord:
+    with transaction.atomic():
+        updated = ConsentRecord.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
+            withdrawn_at=now, end_reason=end_reason)
+        if updated != 1:
+            raise ConsentError("This consent has already ended.", code="consent_already_ended", http_status=409)
+        consent_event_append(consent=consent, kind=event_kind, actor=_actor(by), data=data, at=now)
+    consent_erase(consent=consent, reason=end_reason, now=now)
+    consent.refresh_from_db()
+    return consent
+
+
+def consent_withdraw(*, consent: ConsentRecord, by: User, now: datetime | None = None) -> ConsentRecord:
+    """The user withdraws: the record ends now and all their biometric data is erased."""
+    if by.pk != consent.user_id:
+        raise ConsentError("Only the person who consented can withdraw this consent.", code="not_yours",
+                           http_status=403)
+    return _consent_end(consent=consent, end_reason=ConsentRecord.EndReason.WITHDRAWN,
+                        event_kind=ConsentEvent.Kind.WITHDRAWN, by=by, data={}, now=_now(now))
+
+
+def consent_revoke(*, consent: ConsentRecord, by: User, reason: str,
+                   now: datetime | None = None) -> ConsentRecord:
+    """An administrator ends a consent (abuse, a complaint); erasure is the same as a withdrawal."""
+    if not by.has_perm("charcha.revoke_consentrecord"):
+        raise ConsentError("You may not revoke consent records.", code="permission_denied", http_status=403)
+    reason = reason.strip()
+    if not reason:
+        raise ConsentError("Say why the consent is revoked.", code="reason_required")
+    return _consent_end(consent=consent, end_reason=ConsentRecord.EndReason.REVOKED,
+                        event_kind=ConsentEvent.Kind.REVOKED, by=by, data={"reason": reason[:500]}, now=_now(now))
+
+
+def consent_erase(*, consent: ConsentRecord, reason: str, now: datetime | None = None) -> dict[str, int]:
+    """Erase all biometric data of the consent's user and everything registered as made from it.
+
+    Order: later apps' hooks (videos, adapters) first, because they point at what comes after;
+    then frames, embeddings and the user's data key in one transaction; files last. Once the key
+    row is gone, a file that survived (a backup, an object-store version) can no longer be read.
+    Idempotent: an interrupted erasure is finished by the retention sweep.
+    """
+    now = _now(now)
+    user_id = consent.user_id
+    user = User.objects.get(pk=user_id)
+    counts: dict[str, int] = {}
+    for name, hook in erasure_hooks():
+        counts[f"hook:{name}"] = int(hook(user=user, consent=consent, reason=reason))
+    with transaction.atomic():
+        challenge_ids = list(Challenge.objects.filter(user_id=user_id).values_list("pk", flat=True))
+        Challenge.objects.filter(user_id=user_id, state=Challenge.State.OPEN).update(
+            state=Challenge.State.CANCELLED, reason="cancelled", decided_at=now)
+        paths = _drop_frames(challenge_ids)
+        counts["frames"] = len(paths)
+        counts["embeddings"], _ = IdentityTemplate.objects.filter(user_id=user_id).delete()
+        counts["keys"] = user_data_key_destroy(user_id=user_id)
+        if ConsentRecord.objects.filter(pk=consent.pk, erased_at__isnull=True).update(erased_at=now) == 1:
+            consent_event_append(consent=consent, kind=ConsentEvent.Kind.ERASED, actor="system",
+                                 data={"reason": reason, "erased": counts}, at=now)
+    counts["files"] = _delete_files(paths)
+    return counts
+
+
+def consent_verify(*, consent: ConsentRecord) -> ChainReport:
+    """Prove the record: the chain links and seals, its first event matches the row, end times match."""
+    events = [ChainEvent(record_id=str(e.record_id), seq=e.seq, kind=e.kind, at=e.at, actor=e.actor, data=e.data,
+                         prev_hash=e.prev_hash, hash=e.hash, seal=e.seal)
+              for e in ConsentEvent.objects.filter(record_id=consent.pk).order_by("seq")]
+    report = chain_verify(events, record_id=str(consent.pk), key=audit_seal_key(), expected_head=consent.head_hash,
+                          expected_length=consent.event_count)
+    problems = list(report.problems)
+    if not events or events[0].kind != ConsentEvent.Kind.GRANTED:
+        problems.append("the first event is not the grant")
+    elif events[0].data.get("record") != consent.immutable_snapshot():
+        problems.append("the record's fields differ from what was granted")
+    ends = [e for e in events if e.kind in (ConsentEvent.Kind.WITHDRAWN, ConsentEvent.Kind.REVOKED,
+                                            ConsentEvent.Kind.RETENTION)]
+    erasures = [e for e in events if e.kind == ConsentEvent.Kind.ERASED]
+    if consent.withdrawn_at is None and ends:
+        problems.append("the chain ends the consent but the record does not")
+    if consent.withdrawn_at is not None and (len(ends) != 1 or format_time(ends[0].at) != format_time(consent.withdrawn_at)):
+        problems.append("the record's end time has no matching event")
+    if consent.erased_at is not None and (len(erasures) != 1 or format_time(erasures[0].at) != format_time(consent.erased_at)):
+        problems.append("the record's erasure time has no matching event")
+    if consent.erased_at is None and erasures:
+        problems.append("the chain records an erasure the record does not")
+    return ChainReport(ok=not problems, length=report.length, head_hash=report.head_hash, problems=tuple(problems))
+
+
+def consent_evidence_view(*, consent: ConsentRecord, viewer: User, reason: str, ip: str | None = None,
+                          now: datetime | None = None, max_side: int = 160) -> list[EvidenceThumbnail]:
+    """Thumbnails of a record's kept frames for an admin; the view is logged before anything is shown."""
+    from PIL import Image
+
+    if not viewer.has_perm("charcha.view_evidence"):
+        raise ConsentError("You may not view consent evidence.", code="permission_denied", http_status=403)
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise ConsentError("Say why you need to see the evidence (it is written to the audit log).",
+                           code="reason_required")
+    now = _now(now)
+    frames: list[tuple[CaptureFrame, bytes]] = []
+    if consent.erased_at is None:
+        try:
+            frames = challenge_frames_load(challenge=consent.challenge, kept_only=True)
+        except (ChallengeError, CryptoError):
+            frames = []
+    EvidenceView.objects.create(record=consent, viewer_id=viewer.pk, viewed_at=now, reason=reason[:2000],
+                                frames_shown=len(frames), ip=ip or None)
+    thumbs = []
+    for row, data in frames:
+        with Image.open(io.BytesIO(data)) as image:
+            image.thumbnail((max_side, max_side))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, format="JPEG", quality=80)
+        thumbs.append(EvidenceThumbnail(index=row.index, capture_ms=row.capture_ms, sha256=row.sha256,
+                                        data_uri="data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()))
+    return thumbs
+
+
+# ------------------------------------------------------------------------------------------ sweeps
+def retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Periodic: end and erase consents past retention, finish interrupted erasures, expire challenges."""
+    now = _now(now)
+    ended = 0
+    for consent in ConsentRecord.objects.filter(withdrawn_at__isnull=True, retention_until__lte=now):
+        try:
+            _consent_end(consent=consent, end_reason=ConsentRecord.EndReason.RETENTION,
+                         event_kind=ConsentEvent.Kind.RETENTION, by=None, data={}, now=now)
+            ended += 1
+        except ConsentError:
+            continue  # ended by someone else meanwhile
+    resumed = 0
+    for consent in ConsentRecord.objects.filter(withdrawn_at__isnull=False, erased_at__isnull=True):
+        consent_erase(consent=consent, reason=consent.end_reason, now=now)
+        resumed += 1
+    stale = list(Challenge.objects.filter(state=Challenge.State.OPEN, expires_at__lte=now).values_list("pk", flat=True))
+    expired = _expire(challenge_ids=stale, now=now) if stale else 0
+    # Replay digests only need to outlive any challenge that could reuse them by a wide margin.
+    digests, _ = SeenFrameDigest.objects.filter(seen_at__lt=now - timedelta(days=30)).delete()
+    return {"consents_ended": ended, "erasures_resumed": resumed, "challenges_expired": expired,
+            "digests_pruned": digests}
+
+
+def frame_bytes_for_training(*, consent: ConsentRecord) -> list[tuple[int, bytes]]:
+    """For the personalize app: the decrypted JPEGs of a live consent's training frames."""
+    if consent.withdrawn_at is not None or consent.erased_at is not None:
+        raise ConsentError("This consent has ended; its pictures may not be used.", code="consent_ended",
+                           http_status=403)
+    return [(row.index, data) for row, data in challenge_frames_load(challenge=consent.challenge, kept_only=True)]
+
+
+def consent_embedding(*, consent: ConsentRecord) -> np.ndarray | None:
+    template = IdentityTemplate.objects.filter(consent=consent).first()
+    if template is None:
+        return None
+    key = user_data_key(user_id=consent.user_id, create=False)
+    if key is None:
+        return None
+    raw = decrypt_blob(key, bytes(template.ciphertext), context=f"embedding:{consent.user_id}:{consent.pk}")
+    return np.frombuffer(raw, dtype=np.float32).copy()
+

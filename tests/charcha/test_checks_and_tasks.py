@@ -1,0 +1,60 @@
+"""Deployment checks for CHARCHA's settings, and the periodic retention task's wiring."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+
+from charcha.checks import charcha_keys_check, charcha_settings_check
+from config.celery import app as celery_app
+
+
+def ids(messages: list[Any]) -> list[str]:
+    return [m.id for m in messages]
+
+
+def test_fixed_steps_with_debug_off_is_an_error(settings: Any) -> None:
+    settings.DEBUG = False
+    settings.CHARCHA_TEST_FIXED_STEPS = [{"action": "blink", "start_s": 1.0, "end_s": 2.0}]
+    assert ids(charcha_settings_check()) == ["charcha.E001"]
+    settings.DEBUG = True
+    assert ids(charcha_settings_check()) == []
+
+
+@pytest.mark.parametrize(("days", "expected"), [(0, ["charcha.E002"]), (1, []), (1095, []), (1096, ["charcha.E002"])])
+def test_retention_is_at_most_3_years(settings: Any, days: int, expected: list[str]) -> None:
+    settings.CHARCHA_RETENTION_DAYS = days
+    assert ids(charcha_settings_check()) == expected
+
+
+def test_keys_derived_from_secret_key_are_reported(settings: Any) -> None:
+    settings.CHARCHA_KEKS = ""
+    settings.CHARCHA_AUDIT_SEAL_KEY = ""
+    assert ids(charcha_keys_check()) == ["charcha.W001", "charcha.W002"]
+    settings.CHARCHA_KEKS = "k1:" + base64.b64encode(b"k" * 32).decode()
+    settings.CHARCHA_AUDIT_SEAL_KEY = "s" * 40
+    assert ids(charcha_keys_check()) == []
+    settings.CHARCHA_KEKS = "k1:" + base64.b64encode(b"short").decode()
+    assert ids(charcha_keys_check()) == ["charcha.E003"]
+
+
+@pytest.fixture(autouse=True)
+def _worker_tasks() -> None:
+    celery_app.loader.import_default_modules()  # what a worker (and beat) does at start
+
+
+def test_the_retention_sweep_is_scheduled_and_registered() -> None:
+    entry = django_settings.CELERY_BEAT_SCHEDULE["charcha-retention"]
+    assert entry["task"] == "charcha.retention_sweep"
+    assert entry["schedule"] == 3600.0
+    assert "charcha.retention_sweep" in celery_app.tasks
+    assert "charcha.verify" in celery_app.tasks
+
+
+@pytest.mark.django_db
+def test_the_retention_task_runs_the_sweep() -> None:
+    result = celery_app.tasks["charcha.retention_sweep"].apply().get()
+    assert result == {"consents_ended": 0, "erasures_resumed": 0, "challenges_expired": 0, "digests_pruned": 0}
