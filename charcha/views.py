@@ -23,7 +23,7 @@ from charcha.web import request_user as _me
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    records = list(consent_records_of(user=_me(request)).prefetch_related("events"))
+    records = list(consent_records_of(user=_me(request)))
     return render(request, "charcha/home.html", {
         "records": [(record, consent_verify(consent=record)) for record in records],
         "active": consent_active(user=_me(request)),

@@ -74,3 +74,28 @@ def failing_verdict(challenge: Challenge, reason: str = "action_missed") -> Verd
 @pytest.fixture
 def media_root(settings: object) -> Path:
     return Path(settings.MEDIA_ROOT)  # type: ignore[attr-defined]
+
+
+def tables_holding(needle: bytes) -> list[str]:
+    """Every table.column whose stored value contains ``needle`` (raw bytes, or its hex/base64 text).
+
+    A scan of the whole database, every app's tables, through raw SQL: it sees what is stored,
+    whatever model or field would normally hide it.
+    """
+    import base64
+
+    from django.db import connection
+
+    texts = (needle.hex(), base64.b64encode(needle).decode())
+    found = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')  # table names come from the schema itself
+            columns = [c[0] for c in cursor.description]
+            for row in cursor.fetchall():
+                for column, value in zip(columns, row, strict=True):
+                    raw = isinstance(value, memoryview | bytes | bytearray) and needle in bytes(value)
+                    text = isinstance(value, str) and any(t in value for t in texts)
+                    if raw or text:
+                        found.append(f"{table}.{column}")
+    return sorted(set(found))

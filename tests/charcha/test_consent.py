@@ -39,7 +39,7 @@ from charcha.services import (
     frame_bytes_for_training,
     retention_sweep,
 )
-from tests.charcha.conftest import at, cadence, issue, jpeg, passing_verdict, stream
+from tests.charcha.conftest import at, cadence, issue, jpeg, passing_verdict, stream, tables_holding
 from tests.conftest import stored_files
 
 pytestmark = pytest.mark.django_db
@@ -210,12 +210,22 @@ def test_withdrawal_erases_every_biometric_trace_and_the_record_still_verifies(u
     assert len(biometric_traces(user, media_root)["files"]) == 3
     key_before = user_data_key(user_id=user.pk, create=False)
     assert key_before is not None
+    wrapped = bytes(UserDataKey.objects.get(user=user).wrapped_key)
+    sealed_embedding = bytes(IdentityTemplate.objects.get(user=user).ciphertext)
+    plain_embedding = np.linspace(-1, 1, 128, dtype=np.float32).tobytes()
+    # Before: the scan finds the (encrypted) key and embedding where they live, never in plaintext.
+    assert tables_holding(wrapped) == ["charcha_userdatakey.wrapped_key"]
+    assert tables_holding(sealed_embedding) == ["charcha_identitytemplate.ciphertext"]
+    assert tables_holding(key_before) == []
+    assert tables_holding(plain_embedding) == []
 
     withdrawn = consent_withdraw(consent=consent, by=user, now=consent.granted_at + timedelta(hours=1))
 
     assert biometric_traces(user, media_root) == {"files": [], "frames": 0, "embeddings": 0, "keys": 0}
     assert len(stored_files(media_root)) == 3  # the other user's frames only
     assert user_data_key(user_id=user.pk, create=False) is None
+    assert tables_holding(wrapped) == []
+    assert tables_holding(sealed_embedding) == []
     # No table still holds the user's key or a frame's bytes: look at every charcha row.
     for model in (CaptureFrame, IdentityTemplate, UserDataKey):
         assert not model.objects.filter(**({"challenge__user": user} if model is CaptureFrame

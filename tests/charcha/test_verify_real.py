@@ -36,7 +36,7 @@ from charcha.services import (
 from charcha.vision.fixtures import FIXTURES_DIR, Clip, load_clip, steps_to_json
 from jobs.models import Job
 from jobs.services import job_run_now
-from tests.charcha.conftest import issue
+from tests.charcha.conftest import issue, tables_holding
 from tests.conftest import stored_files
 
 # Regenerated clips can be tried from another folder before they are committed.
@@ -105,6 +105,11 @@ def test_a_genuine_attempt_passes_and_only_encrypted_training_data_is_kept(user:
     assert embedding.dtype == np.float32 and bool(np.all(np.isfinite(embedding)))
     assert hashlib.sha256(embedding.tobytes()).hexdigest() == consent.evidence["embedding_sha256"]
     assert consent_verify(consent=consent).ok
+    # Encrypted at rest: neither the embedding nor any kept picture is readable in any table.
+    assert tables_holding(embedding.tobytes()) == []
+    assert tables_holding(frame_bytes_for_training(consent=consent)[0][1][-256:]) == []
+    wrapped = bytes(UserDataKey.objects.get(user=user).wrapped_key)
+    sealed = bytes(IdentityTemplate.objects.get(user=user).ciphertext)
 
     consent_withdraw(consent=consent, by=user)
     assert stored_files(media_root) == []
@@ -112,6 +117,7 @@ def test_a_genuine_attempt_passes_and_only_encrypted_training_data_is_kept(user:
     assert IdentityTemplate.objects.filter(user=user).count() == 0
     assert UserDataKey.objects.filter(user=user).count() == 0
     assert user_data_key(user_id=user.pk, create=False) is None
+    assert tables_holding(wrapped) == [] and tables_holding(sealed) == []
     assert consent_verify(consent=ConsentRecord.objects.get(pk=consent.pk)).ok
 
 
