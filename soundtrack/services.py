@@ -57,7 +57,8 @@ def engine_settings() -> EngineSettings:
         sample_rate=settings.SOUNDTRACK_SAMPLE_RATE, max_duration_s=settings.VIDEO_MAX_DURATION_S,
         min_duration_s=settings.SOUNDTRACK_MIN_DURATION_S, analysis_max_fps=settings.SOUNDTRACK_ANALYSIS_FPS,
         analysis_max_side=settings.SOUNDTRACK_ANALYSIS_MAX_SIDE, target_rms_db=settings.SOUNDTRACK_TARGET_RMS_DB,
-        duck_db=settings.SOUNDTRACK_DUCK_DB, musicgen_model=settings.SOUNDTRACK_MUSICGEN_MODEL,
+        duck_db=settings.SOUNDTRACK_DUCK_DB, render_processes=settings.SOUNDTRACK_RENDER_PROCESSES,
+        musicgen_model=settings.SOUNDTRACK_MUSICGEN_MODEL,
         musicgen_device=settings.SOUNDTRACK_MUSICGEN_DEVICE)
 
 

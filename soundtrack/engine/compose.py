@@ -22,6 +22,7 @@ from soundtrack.engine.presets import (
     GM_NAMES,
     MODES,
     NOTE_NAMES,
+    PROGRAM_LOUDNESS_DB,
     PROGRESSIONS_MAJOR,
     PROGRESSIONS_MINOR,
     GenrePreset,
@@ -55,6 +56,7 @@ class Part:
     program: int
     channel: int
     notes: list[Note] = field(default_factory=list)
+    volume: int = 100          # MIDI channel volume (CC 7), set by the mix
 
     @property
     def is_drums(self) -> bool:
@@ -408,7 +410,7 @@ def compose(analysis: VideoAnalysis, *, genre: str = "auto", energy: int = 3, se
         elif level == 0:
             # Calm: a slow, soft broken chord keeps a still picture from sounding frozen.
             for k, o in enumerate(np.arange(0.0, n, 2.0)):
-                ch.add(start + float(o), min(2.0, n - float(o)), voicing[k % len(voicing)] + 12, 46)
+                ch.add(start + float(o), min(2.0, n - float(o)), voicing[k % len(voicing)] + 12, 58)
         elif style == "sustain":
             for p in voicing:
                 ch.add(start, length, p, vel - 6)
@@ -498,9 +500,26 @@ def compose(analysis: VideoAnalysis, *, genre: str = "auto", energy: int = 3, se
 
     _accents(parts, analysis, grid, levels, preset, end_beat, harmony)
     ordered = [parts[r] for r in ("pad", "chords", "bass", "melody", "drums") if parts[r].notes]
+    _mix(ordered, preset)
     return Composition(grid=grid, genre=preset.name, tonic=tonic, mode=mode, seed=seed, energy=energy,
                        parts=ordered, sections=sections, bar_chords=bar_chords, bar_levels=levels[:len(bar_chords)],
                        end_beat=float(end_beat))
+
+
+def _mix(parts: list[Part], preset: GenrePreset) -> None:
+    """Channel volumes that put each part at its place in the mix whatever its instrument.
+
+    A part's gain is its target level minus how loud its program is (PROGRAM_LOUDNESS_DB); the
+    loudest part gets full volume and the rest are scaled down from it. MIDI volume 127 * 10^(dB/40)
+    follows the SoundFont spec's attenuation curve (volume^2), which FluidSynth implements.
+    """
+    gains = {}
+    for part in parts:
+        loudness = PROGRAM_LOUDNESS_DB.get(-1 if part.is_drums else part.program, -28.0)
+        gains[part.role] = preset.mix_db.get(part.role, -6.0) - loudness
+    top = max(gains.values(), default=0.0)
+    for part in parts:
+        part.volume = int(np.clip(round(127 * 10 ** ((gains[part.role] - top) / 40)), 16, 127))
 
 
 def _accents(parts: dict[str, Part], analysis: VideoAnalysis, grid: BeatGrid, levels: list[int],

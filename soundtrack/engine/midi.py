@@ -8,6 +8,7 @@ get their own time signature, and sections and cuts are marked, so the file read
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import mido
@@ -27,7 +28,9 @@ def _key_signature(tonic: int, mode: str) -> str:
     return {"Db": "C#", "Ab": "G#"}.get(name, name) + "m"
 
 
-def write_midi(composition: Composition, path: str | os.PathLike[str]) -> Path:
+def write_midi(composition: Composition, path: str | os.PathLike[str], *,
+               roles: Collection[str] | None = None) -> Path:
+    """Write the whole score, or only the parts whose role is in ``roles``."""
     grid = composition.grid
     offset_beats = grid.phase_s / grid.period_s
 
@@ -53,11 +56,14 @@ def write_midi(composition: Composition, path: str | os.PathLike[str]) -> Path:
     mid.tracks.append(_track(meta, tick(composition.end_beat)))
 
     for part in composition.parts:
+        if roles is not None and part.role not in roles:
+            continue
         events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [
             (0, 0, mido.MetaMessage("track_name", name=f"{part.role}: {part.instrument}")),
         ]
         if not part.is_drums:
             events.append((0, 1, mido.Message("program_change", channel=part.channel, program=part.program)))
+        events.append((0, 1, mido.Message("control_change", channel=part.channel, control=7, value=part.volume)))
         # The same note struck twice at one tick is one stroke at the louder velocity.
         strokes: dict[tuple[int, int], tuple[int, int]] = {}
         for note in part.notes:

@@ -26,13 +26,15 @@ from soundtrack.engine.metrics import DEFAULT_WINDOW_S, beat_match, cut_offsets
 from soundtrack.engine.midi import write_midi
 from soundtrack.engine.musicgen import choose_backend, cuda_available, musicgen_backend, render_musicgen
 from soundtrack.engine.presets import GENRE_CHOICES, PRESETS
-from soundtrack.engine.synth import finish_audio, fluidsynth_render, read_stereo
+from soundtrack.engine.synth import finish_audio, fluidsynth_render_mix
 from soundtrack.engine.visual import VideoAnalysis, analyze_video
 
 MixMode = Literal["replace", "duck"]
 MIX_MODES: tuple[MixMode, ...] = ("replace", "duck")
 BACKENDS = ("auto", "fluidsynth", "musicgen")
 VIDEO_NAME, AUDIO_NAME, MIDI_NAME = "soundtrack.mp4", "music.wav", "music.mid"
+# Parts rendered together; two groups of about equal synthesis cost (sustained voices vs many short hits).
+RENDER_GROUPS: tuple[tuple[str, ...], ...] = (("pad", "chords", "melody"), ("bass", "drums"))
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class EngineSettings:
     duck_db: float = -14.0
     musicgen_model: str = ""          # a local path or hub id; empty: MusicGen off
     musicgen_device: str = "cuda"
+    render_processes: int = 2         # FluidSynth processes rendering groups of parts side by side
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ def summarize(analysis: VideoAnalysis, composition: Composition, *, backend: str
             "fps": round(analysis.analysis_fps, 3), "size": list(analysis.analysis_size),
             "visual_beats_s": _r(visual), "beat_strengths": _r(analysis.beat_strengths, 2),
             "cuts_s": _r(analysis.cuts_s), "motion": {"step_s": step, "values": _r(analysis.motion_at(motion_t), 2)},
+            "camera_motion": round(analysis.camera_motion, 3),
             "mood": analysis.mood.as_dict(),
         },
         "music": {
@@ -160,10 +164,14 @@ def score_video(video_path: str | os.PathLike[str], out_dir: str | os.PathLike[s
     else:
         midi_path = write_midi(composition, out / MIDI_NAME)
         progress("synthesize", 0.55, "Playing the score with FluidSynth")
-        wav = fluidsynth_render(midi_path, out / "render.wav", soundfont=settings.soundfont,
-                                sample_rate=settings.sample_rate, binary=settings.fluidsynth)
-        raw, sr = read_stereo(wav)
-        wav.unlink(missing_ok=True)
+        groups = RENDER_GROUPS if settings.render_processes > 1 else (tuple(p.role for p in composition.parts),)
+        present = [g for g in groups if any(p.role in g for p in composition.parts)]
+        pieces = [write_midi(composition, out / f"render-{i}.mid", roles=g) for i, g in enumerate(present)]
+        raw = fluidsynth_render_mix(pieces, out, soundfont=settings.soundfont, sample_rate=settings.sample_rate,
+                                    binary=settings.fluidsynth)
+        for piece in pieces:
+            piece.unlink(missing_ok=True)
+        sr = settings.sample_rate
     timings["synthesize"] = time.perf_counter() - t
 
     t = time.perf_counter()

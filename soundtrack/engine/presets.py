@@ -26,6 +26,20 @@ GM_NAMES: dict[int, str] = {
     94: "Halo pad", 95: "Sweep pad",
 }
 
+# RMS level (dBFS) of a fixed phrase at velocity 90 per GM program in FluidR3 GM (-1: the drum kit),
+# measured with `python -m soundtrack.engine.calibrate`. The programs differ by 24 dB (a saw lead
+# against a contrabass), so parts get channel volumes from this table, not one fixed level.
+PROGRAM_LOUDNESS_DB: dict[int, float] = {
+    0: -32.2, 4: -24.6, 5: -27.1, 8: -31.1, 10: -31.6, 11: -32.8, 16: -27.1, 19: -28.2, 22: -29.9, 24: -29.0,
+    25: -34.3, 27: -23.4, 29: -26.9, 30: -24.6, 32: -29.8, 33: -26.9, 34: -28.5, 35: -25.6, 38: -28.7, 39: -22.1,
+    40: -27.5, 42: -27.3, 43: -36.2, 46: -33.6, 48: -29.5, 49: -28.0, 50: -15.9, 52: -29.8, 56: -30.5, 60: -26.1,
+    61: -28.0, 68: -25.9, 71: -25.2, 73: -26.6, 75: -25.0, 80: -14.7, 81: -12.2, 88: -17.2, 89: -26.6, 90: -22.3,
+    92: -22.2, 94: -19.3, 95: -16.0, -1: -33.4,
+}
+# Where each part sits in the mix, in dB relative to the loudest: rhythm and tune in front, harmony
+# behind them, the pad as a bed.
+DEFAULT_MIX_DB = {"drums": 0.0, "bass": -2.0, "melody": -1.0, "chords": -6.0, "pad": -11.0}
+
 # Modes as semitone offsets; the mood's valence picks one (bright -> Ionian/Lydian, dark -> Aeolian/Phrygian).
 MODES: dict[str, tuple[int, ...]] = {
     "lydian": (0, 2, 4, 6, 7, 9, 11),
@@ -57,6 +71,7 @@ class GenrePreset:
     sevenths: bool = False
     density_bias: float = 0.0           # added to the 0..1 density before it is quantised
     programs: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
+    mix_db: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX_DB))
 
 
 def _p(bright: tuple[int, ...], warm: tuple[int, ...], dark: tuple[int, ...],
@@ -83,13 +98,15 @@ PRESETS: dict[str, GenrePreset] = {p.name: p for p in (
         "bass": _p((33, 32), (32, 33), (32, 35), (35, 32)),
         "melody": _p((11, 73), (11, 73), (11, 71), (73, 10)),
     }),
-    GenrePreset("cinematic", "Cinematic", (60, 128), "orchestral", "arpeggio", density_bias=-0.05, programs={
+    GenrePreset("cinematic", "Cinematic", (60, 128), "orchestral", "arpeggio", density_bias=-0.05,
+                mix_db={"drums": -3.0, "bass": -3.0, "melody": 0.0, "chords": -4.0, "pad": -5.0}, programs={
         "pad": _p((48, 49), (49, 52), (48, 50), (49, 52)),
         "chords": _p((46, 48), (46, 0), (48, 46), (46, 0)),
         "bass": _p((43, 42), (42, 43), (43, 42), (42, 43)),
         "melody": _p((60, 40, 73), (73, 40, 71), (61, 60), (68, 42, 73)),
     }),
-    GenrePreset("ambient", "Ambient", (60, 90), "light", "sustain", sevenths=True, density_bias=-0.2, programs={
+    GenrePreset("ambient", "Ambient", (60, 90), "light", "sustain", sevenths=True, density_bias=-0.2,
+                mix_db={"drums": -8.0, "bass": -4.0, "melody": 0.0, "chords": -3.0, "pad": -2.0}, programs={
         "pad": _p((88, 94), (94, 89), (95, 92), (92, 94)),
         "chords": _p((11, 46), (46, 8), (88, 11), (10, 46)),
         "bass": _p((35, 39), (35, 32), (39, 35), (35, 39)),

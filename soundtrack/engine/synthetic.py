@@ -45,27 +45,37 @@ def _triangle(t: np.ndarray | float, period: float, offset: float) -> np.ndarray
     return np.where(phase < 1.0, phase, 2.0 - phase)
 
 
-def _background(width: int, height: int, colour: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+def _background(width: int, height: int, colour: tuple[int, int, int], rng: np.random.Generator, *,
+                cell: int = 24, amplitude: float = 14.0) -> np.ndarray:
     # Soft static texture: real footage is never flat, and the flow estimator must see that a
     # textured but still background has no motion.
-    coarse = rng.normal(0.0, 1.0, size=(max(2, height // 24), max(2, width // 24))).astype(np.float32)
+    coarse = rng.normal(0.0, 1.0, size=(max(2, height // cell), max(2, width // cell))).astype(np.float32)
     noise = np.asarray(cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC))
     base = np.empty((height, width, 3), dtype=np.float32)
     base[:] = colour
-    base += noise[..., None] * 14.0
+    base += noise[..., None] * amplitude
     return np.clip(base, 0, 255).astype(np.uint8)
 
 
 def beat_video_frames(*, duration_s: float, fps: float, width: int, height: int, beat_period_s: float,
-                      beat_offset_s: float, cuts_s: Sequence[float], still: bool, seed: int) -> Iterator[np.ndarray]:
+                      beat_offset_s: float, cuts_s: Sequence[float], still: bool, seed: int,
+                      handheld_px: float = 0.0) -> Iterator[np.ndarray]:
+    """Frames of the test video. ``handheld_px`` > 0 films it with a shaky hand: a smooth random
+    camera drift of about that many pixels, a detailed background (real scenes have texture for
+    the eye to anchor on) and sensor noise."""
     rng = np.random.default_rng(seed)
     n_frames = int(round(duration_s * fps))
+    margin = int(np.ceil(3 * handheld_px)) + 1 if handheld_px > 0 else 0
+    cell, amplitude = (6, 30.0) if handheld_px > 0 else (24, 14.0)
     boundaries = [0.0, *sorted(cuts_s), duration_s + 1.0]
     scenes = []
     for i in range(len(boundaries) - 1):
         palette = _PALETTES[i % len(_PALETTES)]
-        scenes.append((boundaries[i], _background(width, height, palette[0], rng), palette[1:],
-                       rng.uniform(0.15, 0.35), rng.uniform(0.2, 0.8)))
+        scenes.append((boundaries[i], _background(width + 2 * margin, height + 2 * margin, palette[0], rng, cell=cell,
+                                                     amplitude=amplitude),
+                       palette[1:], rng.uniform(0.15, 0.35), rng.uniform(0.2, 0.8)))
+    hand = np.random.default_rng([seed, 1])
+    velocity, offset = np.zeros(2), np.zeros(2)
     s = min(width, height)
     radius = max(4, int(s * 0.11))
     # Each shape sweeps a quarter of the frame per beat: brisk, like a dancer or a bouncing ball,
@@ -83,22 +93,30 @@ def beat_video_frames(*, duration_s: float, fps: float, width: int, height: int,
             p2 = float(_triangle(t, beat_period_s, beat_offset_s + beat_period_s))
             # The third shape turns every second beat: a sub-pattern inside the same grid.
             p3 = float(_triangle(t, 2 * beat_period_s, beat_offset_s))
-        x1 = int(width * 0.2 + p1 * span_x)
-        cv2.circle(img, (x1, int(height * (0.25 + lane))), radius, colours[0], -1, cv2.LINE_AA)
-        y2 = int(height * 0.35 + p2 * span_y)
-        cv2.rectangle(img, (int(width * 0.75) - radius, y2 - radius), (int(width * 0.75) + radius, y2 + radius),
-                      colours[1], -1, cv2.LINE_AA)
-        x3 = int(width * 0.35 + p3 * span_x)
-        y3 = int(height * (0.18 if lane2 < 0.5 else 0.82))
+        x1 = margin + int(width * 0.2 + p1 * span_x)
+        cv2.circle(img, (x1, margin + int(height * (0.25 + lane))), radius, colours[0], -1, cv2.LINE_AA)
+        y2 = margin + int(height * 0.35 + p2 * span_y)
+        x2 = margin + int(width * 0.75)
+        cv2.rectangle(img, (x2 - radius, y2 - radius), (x2 + radius, y2 + radius), colours[1], -1, cv2.LINE_AA)
+        x3 = margin + int(width * 0.35 + p3 * span_x)
+        y3 = margin + int(height * (0.18 if lane2 < 0.5 else 0.82))
         pts = np.array([[x3, y3 - radius], [x3 - radius, y3 + radius], [x3 + radius, y3 + radius]], np.int32)
         cv2.fillConvexPoly(img, pts, colours[2], cv2.LINE_AA)
+        if margin:
+            # A damped random walk: the slow sway and small jolts of a hand-held phone.
+            velocity = 0.85 * velocity + hand.normal(0.0, 0.25 * handheld_px, 2)
+            offset = np.clip(0.95 * offset + velocity, -margin + 1, margin - 1)
+            ox, oy = (margin + np.round(offset)).astype(int)
+            frame = img[oy:oy + height, ox:ox + width].astype(np.int16)
+            frame += hand.normal(0.0, 3.0, frame.shape).astype(np.int16)
+            img = np.clip(frame, 0, 255).astype(np.uint8)
         yield img
 
 
 def make_beat_video(path: str | os.PathLike[str], *, duration_s: float = 12.0, fps: float = 30.0,
                     size: tuple[int, int] = (320, 180), beat_period_s: float = 0.6, beat_offset_s: float = 0.3,
                     cuts_s: Sequence[float] = (), still: bool = False, seed: int = 0,
-                    with_audio: bool = False) -> SyntheticVideo:
+                    with_audio: bool = False, handheld_px: float = 0.0) -> SyntheticVideo:
     """Write a test video and return its ground truth.
 
     Cut times are moved to the nearest frame boundary, as a real edit would be. Ground-truth beats
@@ -108,7 +126,7 @@ def make_beat_video(path: str | os.PathLike[str], *, duration_s: float = 12.0, f
     cuts = np.array(sorted(round(c * fps) / fps for c in cuts_s), dtype=np.float64)
     frames = beat_video_frames(duration_s=duration_s, fps=fps, width=width, height=height,
                                beat_period_s=beat_period_s, beat_offset_s=beat_offset_s, cuts_s=cuts.tolist(),
-                               still=still, seed=seed)
+                               still=still, seed=seed, handheld_px=handheld_px)
     audio = None
     if with_audio:
         # A quiet 220 Hz hum stands for the original sound, so duck/replace can be told apart.

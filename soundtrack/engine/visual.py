@@ -41,6 +41,7 @@ DIRECTOGRAM_BINS = 32
 # Speeds are in frame diagonals per second, so thresholds do not depend on resolution.
 MIN_IMPACT = 0.004          # below this a deceleration is flow noise, not an event
 CUT_HIST_DISTANCE = 0.6     # L1 distance (0..2) between colour histograms that marks a hard cut
+CAMERA_SHIFT_PX = 0.15      # median flow above this (analysis pixels per frame): the camera moved
 MIN_BEAT_GAP_S = 0.2        # faster than 300 events a minute is texture, not rhythm
 MOTION_FLOOR, MOTION_CEIL = 0.003, 0.3   # speeds mapped to intensity 0 and 1 (log scale)
 
@@ -82,6 +83,7 @@ class VideoAnalysis:
     beat_strengths: np.ndarray         # 0..1, same length as visual_beats_s
     cuts_s: np.ndarray
     mood: Mood
+    camera_motion: float = 0.0         # fraction of frame pairs where a camera move was taken out
 
     def motion_at(self, t: np.ndarray | float) -> np.ndarray:
         if self.times_s.size == 0:
@@ -263,6 +265,7 @@ def analyze_video(path: str | os.PathLike[str], *, max_fps: float = DEFAULT_MAX_
     saturation: list[float] = []
     mean_rgb: list[np.ndarray] = []
     prev_gray: np.ndarray | None = None
+    camera_moves = 0
     prev_hist: np.ndarray | None = None
     size = (0, 0)
     frames: Iterator[Frame] = _prefetch(iter_frames(path, fps=fps, max_side=max_side))
@@ -285,6 +288,22 @@ def analyze_video(path: str | os.PathLike[str], *, max_fps: float = DEFAULT_MAX_
         if prev_gray is not None and prev_hist is not None:
             dt = max(frame.time_s - times[-1], 1e-3)
             flow = cv2.calcOpticalFlowFarneback(prev_gray, gray, None, *flow_args)  # type: ignore[call-overload]  # stubs omit flow=None
+            # Handheld shake and pans move the whole picture, and their jitter would bury the
+            # scene's own rhythm. When most pixels agree on one motion (the camera's; a subject
+            # filling the frame moves less uniformly), shift the previous frame by it and take
+            # the flow again, twice, so the directogram sees what moves in the scene.
+            total = np.zeros(2, dtype=np.float32)
+            for _ in range(2):
+                vectors = flow.reshape(-1, 2)
+                median = np.median(vectors, axis=0)
+                agree = float(np.mean(np.abs(vectors - median).max(axis=1) < 0.5))
+                if float(np.hypot(*median)) <= CAMERA_SHIFT_PX or agree < 0.6:
+                    break
+                total += median
+                shift = np.array([[1.0, 0.0, total[0]], [0.0, 1.0, total[1]]], dtype=np.float32)
+                steady = cv2.warpAffine(prev_gray, shift, size, borderMode=cv2.BORDER_REPLICATE)
+                flow = cv2.calcOpticalFlowFarneback(steady, gray, None, *flow_args)  # type: ignore[call-overload]
+                camera_moves += 1
             diag = math.hypot(*size)
             d, mean_mag = _directogram(flow, DIRECTOGRAM_BINS)
             directograms.append(d / (diag * dt))
@@ -355,4 +374,5 @@ def analyze_video(path: str | os.PathLike[str], *, max_fps: float = DEFAULT_MAX_
     progress("analyze", 1.0, f"Found {motion_beats.size} visual beat{'s' if motion_beats.size != 1 else ''} and "
              f"{cuts.size} cut{'s' if cuts.size != 1 else ''}")
     return VideoAnalysis(duration_s=duration, analysis_fps=fps, analysis_size=size, times_s=t, impact=impact,
-                         motion=motion, visual_beats_s=beats_t, beat_strengths=beats_s, cuts_s=cuts, mood=mood)
+                         motion=motion, visual_beats_s=beats_t, beat_strengths=beats_s, cuts_s=cuts, mood=mood,
+                         camera_motion=camera_moves / max(1, len(speeds)))

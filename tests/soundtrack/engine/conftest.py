@@ -49,6 +49,13 @@ def slow_clip(clip_dir: Path) -> Clip:
 
 
 @pytest.fixture(scope="session")
+def handheld_clip(clip_dir: Path) -> Clip:
+    """The grid clip's rhythm filmed by a shaky hand (a drift of ~3 px, sensor noise)."""
+    return _clip(clip_dir, "handheld", duration_s=8.0, beat_period_s=0.6, beat_offset_s=0.37,
+                 cuts_s=[0.37 + 0.6 * 6], seed=3, handheld_px=3.0)
+
+
+@pytest.fixture(scope="session")
 def still_clip(clip_dir: Path) -> Clip:
     video = make_still_video(clip_dir / "still.mp4", duration_s=4.0)
     return Clip(video=video, analysis=analyze_video(video.path))

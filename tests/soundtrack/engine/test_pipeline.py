@@ -66,9 +66,12 @@ def test_summary_figures(grid_clip: Clip, grid_scored: SoundtrackOutputs) -> Non
 def test_replace_drops_and_duck_keeps_the_original_sound(grid_clip: Clip, grid_scored: SoundtrackOutputs,
                                                          grid_ducked: SoundtrackOutputs) -> None:
     assert hum_ratio(grid_clip.video.path) > 0.9
-    replaced, ducked = hum_ratio(grid_scored.video), hum_ratio(grid_ducked.video)
-    assert replaced < 0.01
-    assert ducked > 5 * replaced
+    music, replaced, ducked = (hum_ratio(grid_scored.audio), hum_ratio(grid_scored.video),
+                               hum_ratio(grid_ducked.video))
+    # Replaced: what is left near 220 Hz is the music's own (AAC changes it a little).
+    assert replaced == pytest.approx(music, abs=0.003)
+    # Ducked: the hum is still there, 14 dB under its original level, beside the music at -16 dBFS.
+    assert ducked - replaced > 0.015
     # The music itself is the same in both.
     assert np.array_equal(read_stereo(grid_scored.audio)[0], read_stereo(grid_ducked.audio)[0])
 

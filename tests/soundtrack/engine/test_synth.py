@@ -8,7 +8,7 @@ import pytest
 from soundtrack.engine.compose import compose
 from soundtrack.engine.errors import SoundtrackError
 from soundtrack.engine.midi import write_midi
-from soundtrack.engine.synth import finish_audio, fluidsynth_render, read_stereo
+from soundtrack.engine.synth import finish_audio, fluidsynth_render, limit_peaks, read_stereo
 
 from .conftest import Clip
 
@@ -68,3 +68,26 @@ def test_finish_pads_short_audio_with_silence() -> None:
     out = finish_audio(np.ones(500, dtype=np.float32) * 0.1, 1000, duration_s=1.0, fade_out_s=0.0)
     assert out.shape == (2, 1000)
     assert np.all(out[:, 600:] == 0.0)
+
+
+def test_limiter_holds_the_ceiling_and_leaves_quiet_audio_alone() -> None:
+    sr = 8000
+    t = np.arange(sr) / sr
+    quiet = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    assert np.array_equal(limit_peaks(quiet, sr), quiet)
+    spiky = quiet.copy()
+    spiky[4000:4010] = 1.5            # a drum hit far over full scale
+    limited = limit_peaks(np.vstack([spiky, spiky]), sr, ceiling=0.89)
+    assert float(np.max(np.abs(limited))) <= 0.89 + 1e-6
+    # Away from the hit (beyond the 6 ms window) nothing changed.
+    assert np.array_equal(limited[0, :3900], quiet[:3900])
+
+
+def test_drum_heavy_music_still_reaches_the_target_level() -> None:
+    sr = 8000
+    rng = np.random.default_rng(0)
+    music = (0.05 * rng.normal(size=(2, 4 * sr))).astype(np.float32)
+    music[:, ::2000] = 0.9            # sparse loud peaks: a crest factor of ~25 dB
+    out = finish_audio(music, sr, duration_s=4.0, target_rms_db=-16.0, fade_in_s=0.0, fade_out_s=0.0)
+    assert 20 * np.log10(float(np.sqrt(np.mean(out**2)))) == pytest.approx(-16.0, abs=0.5)
+    assert float(np.max(np.abs(out))) <= 0.98

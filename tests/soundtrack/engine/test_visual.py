@@ -17,7 +17,7 @@ from tests.media import write_audio
 from .conftest import Clip
 
 
-@pytest.mark.parametrize("name", ["grid_clip", "fast_clip", "slow_clip"])
+@pytest.mark.parametrize("name", ["grid_clip", "fast_clip", "slow_clip", "handheld_clip"])
 def test_visual_beats_match_the_known_grid(name: str, request: pytest.FixtureRequest) -> None:
     clip: Clip = request.getfixturevalue(name)
     v = clip.video
@@ -30,13 +30,19 @@ def test_visual_beats_match_the_known_grid(name: str, request: pytest.FixtureReq
     assert float(np.median(errors)) <= 0.02
 
 
-@pytest.mark.parametrize("name", ["grid_clip", "fast_clip", "slow_clip"])
+@pytest.mark.parametrize("name", ["grid_clip", "fast_clip", "slow_clip", "handheld_clip"])
 def test_cuts_are_found_within_a_frame(name: str, request: pytest.FixtureRequest) -> None:
     clip: Clip = request.getfixturevalue(name)
     found, truth = clip.analysis.cuts_s, clip.video.cuts_s
     assert found.size == truth.size
     # Analysis frames are 1/15 s apart; a cut between two of them is reported at the midpoint.
     assert np.all(np.abs(found - truth) <= 1 / 15 / 2 + 1e-6)
+
+
+def test_camera_shake_is_taken_out(handheld_clip: Clip, grid_clip: Clip) -> None:
+    # Most frame pairs of the hand-held clip had a camera move removed; none of the tripod clip's.
+    assert handheld_clip.analysis.camera_motion > 0.5
+    assert grid_clip.analysis.camera_motion == 0.0
 
 
 def test_analysis_resolution_and_rate(grid_clip: Clip) -> None:
