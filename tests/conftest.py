@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -29,24 +28,24 @@ def _isolated_media(settings: Any, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def user(db: None) -> AbstractUser:
-    return get_user_model().objects.create_user(username="ada", password="correct horse battery")
+def user(db: None) -> User:
+    return User.objects.create_user(username="ada", password="correct horse battery")
 
 
 @pytest.fixture
-def other_user(db: None) -> AbstractUser:
-    return get_user_model().objects.create_user(username="bob", password="correct horse battery")
+def other_user(db: None) -> User:
+    return User.objects.create_user(username="bob", password="correct horse battery")
 
 
 @pytest.fixture
-def client_user(user: AbstractUser) -> Client:
+def client_user(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
 @pytest.fixture
-def api_user(user: AbstractUser) -> APIClient:
+def api_user(user: User) -> APIClient:
     client = APIClient()
     client.force_login(user)
     return client
