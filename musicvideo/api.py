@@ -1,23 +1,40 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from musicvideo.models import Song
-from musicvideo.selectors import songs_visible_to
-from musicvideo.serializers import SongSerializer, SongUploadSerializer
-from musicvideo.services import song_create
+from musicvideo.selectors import analysis_latest, scene_of, songs_visible_to, storyboard_latest
+from musicvideo.serializers import (
+    LyricsSerializer,
+    ScenePromptSerializer,
+    SceneSerializer,
+    SongAnalysisSerializer,
+    SongSerializer,
+    SongUploadSerializer,
+    StoryboardRequestSerializer,
+    StoryboardSerializer,
+)
+from musicvideo.services import (
+    scene_prompt_update,
+    song_analysis_start,
+    song_create,
+    song_lyrics_set,
+    storyboard_rebuild,
+)
 
 
 class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SongSerializer
-    parser_classes = (MultiPartParser, FormParser)
+    parser_classes = (MultiPartParser, FormParser, JSONParser)
 
     def get_queryset(self) -> QuerySet[Song]:
         return songs_visible_to(user=self.request.user)
@@ -26,9 +43,66 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request: Request) -> Response:
         form = SongUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        song = song_create(user=request.user, upload=form.validated_data["file"],  # type: ignore[arg-type]
-                           title=form.validated_data.get("title", ""))
+        data = form.validated_data
+        song = song_create(user=request.user, upload=data["file"],  # type: ignore[arg-type]
+                           title=data.get("title", ""), lyrics_text=data.get("lyrics", ""),
+                           lrc_upload=data.get("lrc"), analyse=data.get("analyse", True))
         return Response(SongSerializer(song).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses={200: SongAnalysisSerializer},
+                   description="The song's latest analysis: its job's progress, then its results.")
+    @extend_schema(methods=["POST"], request=None, responses={202: SongAnalysisSerializer},
+                   description="Analyse the song again (409 analysis_running while one is under way).")
+    @action(detail=True, methods=["get", "post"])
+    def analysis(self, request: Request, pk: str | None = None) -> Response:
+        song = self.get_object()
+        if request.method == "POST":
+            created = song_analysis_start(song=song, user=request.user)  # type: ignore[arg-type]
+            return Response(SongAnalysisSerializer(created).data, status=status.HTTP_202_ACCEPTED)
+        latest = analysis_latest(song=song)
+        if latest is None:
+            raise Http404("This song has not been analysed.")
+        return Response(SongAnalysisSerializer(latest).data)
+
+    @extend_schema(request=LyricsSerializer, responses={202: SongAnalysisSerializer},
+                   description="Replace the lyrics (text, or an .lrc file; empty clears them) and analyse again.")
+    @action(detail=True, methods=["put"])
+    def lyrics(self, request: Request, pk: str | None = None) -> Response:
+        song = self.get_object()
+        form = LyricsSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        created = song_lyrics_set(song=song, user=request.user,  # type: ignore[arg-type]
+                                  text=form.validated_data.get("lyrics", ""),
+                                  lrc_upload=form.validated_data.get("lrc"))
+        return Response(SongAnalysisSerializer(created).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(methods=["GET"], responses={200: StoryboardSerializer})
+    @extend_schema(methods=["POST"], request=StoryboardRequestSerializer, responses={201: StoryboardSerializer},
+                   description="Write a new storyboard in another style from the latest finished analysis.")
+    @action(detail=True, methods=["get", "post"])
+    def storyboard(self, request: Request, pk: str | None = None) -> Response:
+        song = self.get_object()
+        if request.method == "POST":
+            form = StoryboardRequestSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            board = storyboard_rebuild(song=song, style=form.validated_data["style"])
+            return Response(StoryboardSerializer(board).data, status=status.HTTP_201_CREATED)
+        latest = storyboard_latest(song=song)
+        if latest is None:
+            raise Http404("This song has no storyboard yet.")
+        return Response(StoryboardSerializer(latest).data)
+
+    @extend_schema(request=ScenePromptSerializer, responses={200: SceneSerializer},
+                   description="Edit one scene's prompt in the latest storyboard; it must keep the trigger token.")
+    @action(detail=True, methods=["patch"], url_path=r"storyboard/scenes/(?P<index>\d+)")
+    def scene(self, request: Request, pk: str | None = None, index: str = "0") -> Response:
+        song = self.get_object()
+        scene = scene_of(song=song, index=int(index))
+        if scene is None:
+            raise Http404("No such scene.")
+        form = ScenePromptSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return Response(SceneSerializer(scene_prompt_update(scene=scene, prompt=form.validated_data["prompt"])).data)
 
 
 router = DefaultRouter()

@@ -17,6 +17,9 @@ class Song(models.Model):
     codec = models.CharField(max_length=40)
     sample_rate = models.PositiveIntegerField()
     channels = models.PositiveSmallIntegerField()
+    # The user's own lyrics (plain text, or an .lrc file's text): aligned to the audio by analysis.
+    lyrics_text = models.TextField(blank=True)
+    lyrics_lrc = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -24,3 +27,89 @@ class Song(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def lyrics_kind(self) -> str:
+        return "lrc" if self.lyrics_lrc else "text" if self.lyrics_text else "none"
+
+
+class SongAnalysis(models.Model):
+    """One analysis run of a song (a job) and, once it succeeded, everything it found.
+
+    The arrays are stored as JSON: they are read whole by the timeline and the storyboard, never
+    queried piecemeal.
+    """
+
+    song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="analyses")
+    job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="song_analysis")
+    lyrics_kind = models.CharField(max_length=10, default="none")     # what the user gave: none | text | lrc
+    duration_s = models.FloatField(null=True, blank=True)
+    tempo_bpm = models.FloatField(null=True, blank=True)
+    beats_per_bar = models.PositiveSmallIntegerField(default=4)
+    key = models.CharField(max_length=20, blank=True)
+    beats = models.JSONField(default=list, blank=True)
+    downbeats = models.JSONField(default=list, blank=True)
+    sections = models.JSONField(default=list, blank=True)
+    emotion = models.JSONField(default=dict, blank=True)     # {"times_s": [...], "valence": [...], "arousal": [...]}
+    words = models.JSONField(default=list, blank=True)
+    lines = models.JSONField(default=list, blank=True)
+    lyrics_source = models.CharField(max_length=10, blank=True)
+    lyrics_matched_fraction = models.FloatField(null=True, blank=True)
+    waveform = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"Analysis {self.pk} of {self.song}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_at is not None
+
+
+class Storyboard(models.Model):
+    """Scenes for one analysis, in one style, for one adapter trigger token."""
+
+    song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="storyboards")
+    analysis = models.ForeignKey(SongAnalysis, on_delete=models.CASCADE, related_name="storyboards")
+    style = models.CharField(max_length=30)
+    trigger = models.CharField(max_length=100)
+    writer = models.CharField(max_length=20)
+    warnings = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"Storyboard {self.pk} of {self.song}"
+
+
+class Scene(models.Model):
+    storyboard = models.ForeignKey(Storyboard, on_delete=models.CASCADE, related_name="scenes")
+    index = models.PositiveIntegerField()
+    start_s = models.FloatField()
+    end_s = models.FloatField()
+    start_beat = models.PositiveIntegerField()
+    n_beats = models.PositiveIntegerField()
+    section = models.CharField(max_length=20)
+    mood = models.CharField(max_length=20)
+    valence = models.FloatField()
+    arousal = models.FloatField()
+    lyric = models.TextField(blank=True)
+    prompt = models.TextField()
+    prompt_edited = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("storyboard", "index")
+        constraints = [models.UniqueConstraint(fields=("storyboard", "index"), name="scene_unique_index")]
+
+    def __str__(self) -> str:
+        return f"Scene {self.index} ({self.start_s:.2f}-{self.end_s:.2f} s)"

@@ -5,11 +5,23 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from config.uploads import serve_stored
 from mediakit.errors import EncoreError
-from musicvideo.selectors import songs_visible_to
-from musicvideo.services import song_create
+from musicvideo.models import Song
+from musicvideo.selectors import analysis_latest, songs_visible_to, storyboard_latest
+from musicvideo.services import song_analysis_start, song_create, song_lyrics_set, storyboard_rebuild
+from musicvideo.storyboard import STYLE_PRESETS
+
+# What each analysis warning means to the person looking at the page.
+WARNING_TEXT = {
+    "no_clear_beat": "We could not hear a steady beat, so scenes are cut on an even 120 BPM grid.",
+    "no_vocals": "No sung words were heard: scenes follow the music and its mood only.",
+    "lyrics_mismatch": "The lyrics you gave do not match what is sung; their timing is only approximate.",
+    "no_vocals_heard": "No singing was heard, so your lyrics are spread evenly over the song.",
+}
 
 
 @login_required
@@ -17,7 +29,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             song = song_create(user=request.user, upload=request.FILES.get("file"),  # type: ignore[arg-type]
-                               title=request.POST.get("title", ""))
+                               title=request.POST.get("title", ""), lyrics_text=request.POST.get("lyrics", ""),
+                               lrc_upload=request.FILES.get("lrc"), analyse=True)
         except EncoreError as exc:
             messages.error(request, f"{exc.message} ({exc.code})")
             return render(request, "musicvideo/home.html", {"songs": songs_visible_to(user=request.user)}, status=400)
@@ -25,13 +38,61 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "musicvideo/home.html", {"songs": songs_visible_to(user=request.user)})
 
 
+def _song(request: HttpRequest, song_id: int) -> Song:
+    return get_object_or_404(songs_visible_to(user=request.user), pk=song_id)
+
+
 @login_required
 def song_detail(request: HttpRequest, song_id: int) -> HttpResponse:
-    song = get_object_or_404(songs_visible_to(user=request.user), pk=song_id)
-    return render(request, "musicvideo/song.html", {"song": song})
+    song = _song(request, song_id)
+    analysis = analysis_latest(song=song)
+    board = storyboard_latest(song=song)
+    warnings = [WARNING_TEXT.get(code, code) for code in (analysis.warnings if analysis else [])]
+    return render(request, "musicvideo/song.html", {
+        "song": song, "analysis": analysis, "storyboard": board, "styles": sorted(STYLE_PRESETS),
+        "warnings": warnings, "scenes": list(board.scenes.all()) if board else [],
+    })
 
 
 @login_required
 def song_file(request: HttpRequest, song_id: int) -> HttpResponseBase:
-    song = get_object_or_404(songs_visible_to(user=request.user), pk=song_id)
+    song = _song(request, song_id)
     return serve_stored(name=song.file.name, download_name=song.original_name or None)
+
+
+@login_required
+@require_POST
+def song_analyse(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = _song(request, song_id)
+    try:
+        song_analysis_start(song=song, user=request.user)  # type: ignore[arg-type]
+    except EncoreError as exc:
+        messages.error(request, f"{exc.message} ({exc.code})")
+    return redirect("musicvideo:song", song_id=song.pk)
+
+
+@login_required
+@require_POST
+def song_lyrics(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = _song(request, song_id)
+    try:
+        song_lyrics_set(song=song, user=request.user, text=request.POST.get("lyrics", ""),  # type: ignore[arg-type]
+                        lrc_upload=request.FILES.get("lrc"))
+    except EncoreError as exc:
+        messages.error(request, f"{exc.message} ({exc.code})")
+    return redirect("musicvideo:song", song_id=song.pk)
+
+
+@login_required
+@require_POST
+def song_storyboard(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = _song(request, song_id)
+    try:
+        storyboard_rebuild(song=song, style=request.POST.get("style", ""))
+    except EncoreError as exc:
+        messages.error(request, f"{exc.message} ({exc.code})")
+    return redirect(f"{song_url(song)}#storyboard")
+
+
+def song_url(song: Song) -> str:
+    return reverse("musicvideo:song", kwargs={"song_id": song.pk})

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 WHISPER_SR = 16000
 MIN_MATCHED_FRACTION = 0.3    # below this the given lyrics are not what is sung
 FUZZY_MATCH = 0.6             # difflib ratio at which two spellings count as the same word
+MAX_ALIGN_CELLS = 25_000_000  # given x heard words: 100 MB of float32 alignment table
 LINE_GAP_S = 0.7              # a pause this long ends a recognised line
 MAX_LINE_WORDS = 12
 DEFAULT_WORD_S = 0.4
@@ -326,51 +327,61 @@ def align_given_lyrics(lines: Sequence[Sequence[str]], recognised: Sequence[Word
 
 
 def align_tokens(given: Sequence[str], heard: Sequence[str]) -> list[tuple[int, int]]:
-    """Monotonic (given index, heard index) pairs: exact runs, then fuzzy matches between them."""
-    matcher = difflib.SequenceMatcher(a=list(given), b=list(heard), autojunk=False)
-    pairs: list[tuple[int, int]] = []
-    gi = hj = 0
-    for block in matcher.get_matching_blocks():
-        pairs += _fuzzy_align(given, heard, gi, block.a, hj, block.b)
-        pairs += [(block.a + k, block.b + k) for k in range(block.size)]
-        gi, hj = block.a + block.size, block.b + block.size
-    return pairs
+    """Monotonic (given index, heard index) pairs maximising total word similarity.
 
-
-def _fuzzy_align(given: Sequence[str], heard: Sequence[str], g0: int, g1: int, h0: int,
-                 h1: int) -> list[tuple[int, int]]:
-    """Needleman-Wunsch on one gap between exact runs, scoring pairs by spelling similarity."""
-    n, m = g1 - g0, h1 - h0
-    if n == 0 or m == 0 or n * m > 250_000:
+    A global alignment (Needleman-Wunsch with free gaps, i.e. weighted longest common
+    subsequence): exact words score 1, near spellings their difflib ratio x 0.9. Lyrics repeat
+    (four choruses of the same words), and greedy longest-block matching such as difflib's can
+    pair the second chorus with the fourth and lose everything between; the global optimum does
+    not. With free gaps each row is a running maximum, so rows are computed with numpy.
+    """
+    n, m = len(given), len(heard)
+    if n == 0 or m == 0:
         return []
-    sim = np.zeros((n, m))
-    for i in range(n):
-        for j in range(m):
-            a, b = given[g0 + i], heard[h0 + j]
-            r = difflib.SequenceMatcher(a=a, b=b).ratio()
-            # Short words ("the"/"ten", "and"/"hand") look alike by ratio alone: they must match exactly.
-            ok = r >= FUZZY_MATCH if min(len(a), len(b)) > 3 else a == b
-            sim[i, j] = r if ok else -1.0
-    score = np.zeros((n + 1, m + 1))
-    move = np.zeros((n + 1, m + 1), dtype=np.int8)     # 0 diag, 1 skip given, 2 skip heard
-    move[1:, 0], move[0, 1:] = 1, 2
+    if n * m > MAX_ALIGN_CELLS:
+        return _blocks_only(given, heard)
+    sim = _similarity(given, heard)
+    score = np.zeros((n + 1, m + 1), dtype=np.float32)
     for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            options = (score[i - 1, j - 1] + sim[i - 1, j - 1], score[i - 1, j], score[i, j - 1])
-            k = int(np.argmax(options))
-            score[i, j], move[i, j] = options[k], k
-    pairs = []
+        diagonal = score[i - 1, :-1] + sim[i - 1]
+        score[i, 1:] = np.maximum.accumulate(np.maximum(diagonal, score[i - 1, 1:]))
+    pairs: list[tuple[int, int]] = []
     i, j = n, m
     while i > 0 and j > 0:
-        if move[i, j] == 0:
-            if sim[i - 1, j - 1] > 0:
-                pairs.append((g0 + i - 1, h0 + j - 1))
-            i, j = i - 1, j - 1
-        elif move[i, j] == 1:
+        if score[i, j] == score[i, j - 1]:
+            j -= 1
+        elif score[i, j] == score[i - 1, j]:
             i -= 1
         else:
-            j -= 1
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
     return pairs[::-1]
+
+
+def _similarity(given: Sequence[str], heard: Sequence[str]) -> np.ndarray:
+    """(len(given), len(heard)) scores: 1 for the same word, 0.9 x ratio for a near spelling, else 0."""
+    vocab_g, idx_g = np.unique(np.asarray(given, dtype=object).astype(str), return_inverse=True)
+    vocab_h, idx_h = np.unique(np.asarray(heard, dtype=object).astype(str), return_inverse=True)
+    table = np.zeros((len(vocab_g), len(vocab_h)), dtype=np.float32)
+    for a, g in enumerate(vocab_g):
+        matcher = difflib.SequenceMatcher(b=g)
+        for b, h in enumerate(vocab_h):
+            if g == h:
+                table[a, b] = 1.0
+            elif min(len(g), len(h)) > 3:
+                # Short words ("the"/"ten", "and"/"hand") look alike by ratio alone: exact only.
+                matcher.set_seq1(h)
+                if matcher.real_quick_ratio() >= FUZZY_MATCH and matcher.quick_ratio() >= FUZZY_MATCH:
+                    r = matcher.ratio()
+                    if r >= FUZZY_MATCH:
+                        table[a, b] = 0.9 * r
+    return table[np.ix_(idx_g, idx_h)]
+
+
+def _blocks_only(given: Sequence[str], heard: Sequence[str]) -> list[tuple[int, int]]:
+    """Exact matching blocks only, for inputs too long for the full alignment's table."""
+    matcher = difflib.SequenceMatcher(a=list(given), b=list(heard), autojunk=False)
+    return [(blk.a + k, blk.b + k) for blk in matcher.get_matching_blocks() for k in range(blk.size)]
 
 
 def _fill_from_heard(pairs: Sequence[tuple[int, int]], tokens: Sequence[str],

@@ -41,7 +41,9 @@ def analyze_structure(features: Features, downbeats_s: np.ndarray, *, duration_s
     edges = np.append(features.time_to_frame(bar_starts), features.n_frames)
     bars = bar_features(features, edges)
     kernel = min(KERNEL_BARS, len(bar_starts) // 2)
-    novelty = window_novelty(bars, kernel=kernel)
+    # Two scales: one phrase (4 bars) either side finds short sections, two phrases keep a part
+    # that varies inside (sung bars and instrumental bars of one bridge) from splitting a bar late.
+    novelty = np.mean([window_novelty(bars, kernel=k) for k in (kernel, 2 * kernel)], axis=0)
     cuts = _pick_peaks(novelty, radius=max(kernel - 1, 1))
     starts = [0, *cuts]
     ends = [*cuts, len(bar_starts)]
@@ -60,7 +62,7 @@ def _whole_bars(bar_starts: np.ndarray, duration_s: float) -> np.ndarray:
     bar_starts = bar_starts[bar_starts < duration_s]
     if len(bar_starts) >= 3:
         typical = float(np.median(np.diff(bar_starts)))
-        if duration_s - bar_starts[-1] < 0.75 * typical:
+        if duration_s - bar_starts[-1] < 0.95 * typical:
             bar_starts = bar_starts[:-1]
     return bar_starts
 

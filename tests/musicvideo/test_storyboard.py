@@ -6,6 +6,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -136,16 +137,25 @@ class FakeLLM(BaseHTTPRequestHandler):
         return None
 
 
-@pytest.fixture
-def fake_llm() -> Iterator[str]:
+@contextmanager
+def running_fake_llm() -> Iterator[str]:
+    """A fake OpenAI-compatible server on 127.0.0.1 (a free port) for the duration of the block."""
     server = HTTPServer(("127.0.0.1", 0), FakeLLM)
     FakeLLM.requests = []
     FakeLLM.mode = "ok"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[str]:
+    with running_fake_llm() as url:
+        yield url
 
 
 def small_analysis() -> Analysis:
