@@ -30,8 +30,7 @@ def encode_mp4(path: str | os.PathLike[str], frames: Iterable[np.ndarray], *, fp
         vstream: av.VideoStream | None = None
         astream = None
         if audio is not None:
-            astream = container.add_stream("aac", rate=sample_rate, layout="stereo")
-            astream.bit_rate = 192_000
+            astream = _aac_stream(container, sample_rate)
         for image in frames:
             if vstream is None:
                 h, w = image.shape[:2]
@@ -53,6 +52,14 @@ def encode_mp4(path: str | os.PathLike[str], frames: Iterable[np.ndarray], *, fp
             _encode_audio(container, astream, audio, sample_rate, n_samples)
     os.replace(tmp, out)
     return out
+
+
+def _aac_stream(container: av.container.OutputContainer, sample_rate: int) -> av.AudioStream:
+    # The "fast" coder halves AAC encoding time against the default two-loop search; at 192 kb/s
+    # stereo the difference is not audible, and encoding is a large share of a soundtrack's time.
+    stream = container.add_stream("aac", rate=sample_rate, layout="stereo", options={"aac_coder": "fast"})
+    stream.bit_rate = 192_000
+    return stream
 
 
 def _encode_audio(container: av.container.OutputContainer, stream: av.AudioStream, audio: np.ndarray,
@@ -101,7 +108,7 @@ def mux_audio(video_path: str | os.PathLike[str], music: np.ndarray, sample_rate
     with av.open(str(video_path), metadata_errors="ignore") as src, av.open(str(tmp), "w", format="mp4") as dst:
         vin = src.streams.video[0]
         vout = dst.add_stream_from_template(vin)
-        astream = dst.add_stream("aac", rate=sample_rate, layout="stereo")
+        astream = _aac_stream(dst, sample_rate)
         for packet in src.demux(vin):
             if packet.dts is None:
                 continue

@@ -117,6 +117,9 @@ def _check_integrity(path: str | os.PathLike[str], *, kind: MediaKind, declared_
                 if decoded < 3:
                     decoded += len(packet.decode())
             if decoded == 0:
+                # Decoders with frame delay (H.264) hold short streams until flushed.
+                decoded += len(stream.codec_context.decode(None))
+            if decoded == 0:
                 raise MediaError("The file's stream holds nothing we can decode.", code="media_truncated")
     except av.FFmpegError as exc:
         raise MediaError("The file is damaged or cut short.", code="media_truncated") from exc

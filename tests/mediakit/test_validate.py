@@ -103,3 +103,13 @@ def test_refuses_audio_as_video(tmp_path: Path) -> None:
 
 def test_refuses_resolution_over_limit(tmp_path: Path) -> None:
     assert refusal(write_video(tmp_path / "v.mp4", 1.0), kind="video", max_width=100) == "media_resolution_too_large"
+
+
+def test_accepts_single_frame_video(tmp_path: Path) -> None:
+    import numpy as np
+
+    from mediakit.encode import encode_mp4
+
+    path = encode_mp4(tmp_path / "one.mp4", [np.zeros((64, 64, 3), dtype=np.uint8)], fps=25)
+    info = validate_media(path, kind="video", limits=video_limits())
+    assert info.video is not None and info.video.frame_count == 1
