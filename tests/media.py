@@ -25,7 +25,7 @@ def write_audio(path: Path, codec: str, fmt: str, duration_s: float = 3.0, sampl
     """Encode a sine tone with FFmpeg's encoders (libmp3lame, flac, libopus, aac); PyAV converts the sample format."""
     samples = np.ascontiguousarray(np.vstack([sine(duration_s, sample_rate)] * 2))
     with av.open(str(path), "w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=sample_rate, layout="stereo")
+        stream: av.AudioStream = container.add_stream(codec, rate=sample_rate, layout="stereo")  # type: ignore[assignment]
         for start in range(0, samples.shape[1], 1024):
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
                                                layout="stereo")

@@ -1,18 +1,18 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from jobs.models import Job
 
 
-def make_job(user: AbstractUser, **kw: object) -> Job:
+def make_job(user: User, **kw: object) -> Job:
     return Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", **kw)
 
 
 @pytest.mark.django_db
-def test_user_reads_own_job(api_user: APIClient, user: AbstractUser) -> None:
+def test_user_reads_own_job(api_user: APIClient, user: User) -> None:
     job = make_job(user, status=Job.Status.RUNNING, stage="probe", progress=0.5, message="Step 1 of 2")
     response = api_user.get(f"/api/jobs/{job.pk}/")
     assert response.status_code == 200
@@ -26,7 +26,7 @@ def test_user_reads_own_job(api_user: APIClient, user: AbstractUser) -> None:
 
 
 @pytest.mark.django_db
-def test_user_cannot_read_another_users_job(api_user: APIClient, other_user: AbstractUser) -> None:
+def test_user_cannot_read_another_users_job(api_user: APIClient, other_user: User) -> None:
     job = make_job(other_user)
     response = api_user.get(f"/api/jobs/{job.pk}/")
     assert response.status_code == 404
@@ -36,7 +36,7 @@ def test_user_cannot_read_another_users_job(api_user: APIClient, other_user: Abs
 
 
 @pytest.mark.django_db
-def test_job_list_holds_only_own_jobs(api_user: APIClient, user: AbstractUser, other_user: AbstractUser) -> None:
+def test_job_list_holds_only_own_jobs(api_user: APIClient, user: User, other_user: User) -> None:
     mine = make_job(user)
     make_job(other_user)
     listing = api_user.get("/api/jobs/").json()
@@ -44,14 +44,14 @@ def test_job_list_holds_only_own_jobs(api_user: APIClient, user: AbstractUser, o
 
 
 @pytest.mark.django_db
-def test_anonymous_gets_403(other_user: AbstractUser) -> None:
+def test_anonymous_gets_403(other_user: User) -> None:
     job = make_job(other_user)
     response = APIClient().get(f"/api/jobs/{job.pk}/")
     assert response.status_code == 403
 
 
 @pytest.mark.django_db
-def test_job_pages_hide_other_users_jobs(client_user, other_user: AbstractUser, user: AbstractUser) -> None:
+def test_job_pages_hide_other_users_jobs(client_user, other_user: User, user: User) -> None:
     theirs = make_job(other_user)
     mine = make_job(user)
     assert client_user.get(f"/jobs/{theirs.pk}/").status_code == 404
