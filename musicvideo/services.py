@@ -165,10 +165,12 @@ def song_analysis_run(*, job: Job, progress: ProgressFn) -> dict[str, Any]:
 def _local_song(*, song: Song, job: Job) -> Iterator[Path]:
     """The song as a local file: its own path on local storage, a job-keyed copy from S3."""
     try:
-        yield Path(default_storage.path(song.file.name))
-        return
+        local: Path | None = Path(default_storage.path(song.file.name))
     except NotImplementedError:
-        pass
+        local = None
+    if local is not None:
+        yield local
+        return
     # Remote storage: copy to a deterministic, job-keyed path (a re-run overwrites it).
     copy = settings.ENCORE_WORK_DIR / "jobs" / str(job.pk) / Path(song.file.name).name
     copy.parent.mkdir(parents=True, exist_ok=True)
