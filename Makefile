@@ -20,8 +20,13 @@ install: $(STAMP)
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-demo: migrate
-	$(PY) manage.py demo
+# The demo runs in a database of its own, made fresh each time: the consent stage replays the same
+# recorded attempt, and a second run in the same database is (rightly) refused as a replay.
+DEMO_DIR := $(CURDIR)/var/demo
+demo: install
+	rm -rf $(DEMO_DIR)
+	ENCORE_VAR_DIR=$(DEMO_DIR) $(PY) manage.py migrate --noinput -v 0
+	ENCORE_VAR_DIR=$(DEMO_DIR) $(PY) manage.py demo --out $(DEMO_DIR)/results
 
 run: migrate
 	@echo "Encore on http://127.0.0.1:8000 (web server + one worker; Ctrl-C stops both)"

@@ -32,7 +32,7 @@ DemoStage = Callable[[User, Path], dict[str, Any]]
 def demo_stages() -> list[tuple[str, DemoStage]]:
     """The pipeline stages, in the order of the main job. Each app contributes its own."""
     stages: list[tuple[str, DemoStage]] = [("worker", _probe_stage)]
-    for module_name in ("charcha.demo", "musicvideo.demo", "soundtrack.demo"):
+    for module_name in ("charcha.demo", "musicvideo.demo", "soundtrack.demo"):  # the main job, in order
         try:
             module = __import__(module_name, fromlist=["DEMO_STAGES"])
         except ModuleNotFoundError as exc:
