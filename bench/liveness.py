@@ -5,9 +5,12 @@
 Every attempt is generated from real photographs (see charcha/vision/attacks.py) with seeded
 randomness, verified by the real engine (mediapipe FaceMesh + full-range face detector + dlib),
 and counted. APCER of a type = accepted attacks / attempts (target 0); BPCER = rejected genuine
-attempts / attempts (target <= 5 %). Latency: a 10 s challenge at 15 fps (about 150 frames),
-verified end to end, against the 1 s limit of issue 4. With ``--json`` the last line of output is
-one JSON object of the figures.
+attempts / attempts (target <= 5 %). Latency: a 10 s challenge at 15 fps (about 150 frames)
+against the 1 s limit of issue 4, measured twice: the engine alone on decoded frames (640x480 and
+320x240, with its stages), and the headline, the verify job a user waits for after the last frame
+(stored encrypted 640x480 JPEGs read, decrypted, decoded at 320x240, verified, the verdict and
+consent recorded). ``--latency-only`` skips the attack suite. With ``--json`` the last line of
+output is one JSON object of the figures.
 
 Nonce replay and concurrent double completion are server-level attacks: when
 ``bench/liveness_protocol.py`` exists its ``run_protocol_attacks(attempts, seed)`` is run too.
@@ -77,6 +80,7 @@ def _latency(repeats: int, seed: int) -> dict[str, float]:
     out: dict[str, float] = {}
     for width, height in ((640, 480), (320, 240)):
         walls, cpus, frames = [], [], []
+        stages: dict[str, list[float]] = defaultdict(list)
         for k in range(repeats):
             attempt = genuine_attempt(seed + 10_000 + k, size=(width, height))
             verifier.verify(attempt.frames, attempt.steps)  # warm caches and tracking graphs
@@ -85,38 +89,51 @@ def _latency(repeats: int, seed: int) -> dict[str, float]:
             walls.append(time.perf_counter() - wall0)
             cpus.append(time.process_time() - cpu0)
             frames.append(verdict.frame_count)
+            for stage, seconds in verdict.timings_s.items():
+                stages[stage].append(seconds)
         tag = f"{width}x{height}"
         out[f"verdict_latency_s_{tag}"] = float(np.median(walls))
         out[f"verdict_latency_min_s_{tag}"] = float(np.min(walls))
         out[f"verdict_cpu_s_{tag}"] = float(np.median(cpus))
         out[f"fps_{tag}"] = float(np.median(frames) / np.median(walls))
+        for stage in ("faces", "signals", "identity", "training"):
+            out[f"stage_{stage}_s_{tag}"] = float(np.median(stages[stage]))
     verifier.close()
     return out
 
 
-def _protocol(attempts: int, seed: int) -> dict[str, dict[str, Any]] | None:
+def _protocol_module() -> Any:
     path = ROOT / "bench" / "liveness_protocol.py"
     if not path.exists():
         return None
+    if "liveness_protocol" in sys.modules:
+        return sys.modules["liveness_protocol"]
     spec = importlib.util.spec_from_file_location("liveness_protocol", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
+    return module
+
+
+def _protocol(attempts: int, seed: int) -> dict[str, dict[str, Any]] | None:
+    module = _protocol_module()
+    if module is None:
+        return None
     result: dict[str, dict[str, Any]] = module.run_protocol_attacks(attempts=attempts, seed=seed)
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", action="store_true", help="end with one JSON line of figures")
-    parser.add_argument("--attempts", type=int, default=150, help="attempts per attack type and genuine (default 150)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--latency-repeats", type=int, default=5)
-    parser.add_argument("--types", default="", help="comma-separated subset of attack types (default: all)")
-    args = parser.parse_args(argv)
+def _job_latency(repeats: int, seed: int) -> dict[str, float] | None:
+    module = _protocol_module()
+    if module is None:
+        return None
+    result: dict[str, float] = module.verify_job_latency(repeats=repeats, seed=seed)
+    return result
 
+
+def _attacks(args: argparse.Namespace) -> dict[str, Any]:
+    """APCER per attack type and BPCER, over a pool of worker processes."""
     from charcha.vision.attacks import ATTACK_TYPES
 
     types = [t for t in args.types.split(",") if t] or list(ATTACK_TYPES)
@@ -206,17 +223,49 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(rows)} attempts generated and verified in {attempts_wall:.0f} s with {args.workers} worker(s); "
           f"genuine verify in the pool: median {statistics.median(times):.2f} s")
 
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of figures")
+    parser.add_argument("--attempts", type=int, default=150, help="attempts per attack type and genuine (default 150)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--latency-repeats", type=int, default=5)
+    parser.add_argument("--types", default="", help="comma-separated subset of attack types (default: all)")
+    parser.add_argument("--latency-only", action="store_true", help="measure the verdict latency only")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    figures: dict[str, Any] = {}
+    if not args.latency_only:
+        figures.update(_attacks(args))
+
     latency = _latency(args.latency_repeats, args.seed)
     figures.update(latency)
-    headline = latency["verdict_latency_s_640x480"]
+    from charcha.checks import dlib_has_blas
+
+    figures["dlib_blas"] = dlib_has_blas()
+    print(f"\nverdict latency, 10 s challenge at 15 fps (median of {args.latency_repeats}, this process alone):")
+    print("  the engine alone, frames already decoded:")
+    for tag in ("640x480", "320x240"):
+        stages = ", ".join(f"{stage} {latency[f'stage_{stage}_s_{tag}']:.2f}" for stage in ("faces", "signals", "identity", "training"))
+        print(f"    {tag}: {latency[f'verdict_latency_s_{tag}']:.2f} s wall (best {latency[f'verdict_latency_min_s_{tag}']:.2f} s), "
+              f"{latency[f'verdict_cpu_s_{tag}']:.2f} s CPU, {latency[f'fps_{tag}']:.0f} frames/s ({stages} s)")
+    print(f"  dlib built with BLAS: {figures['dlib_blas']}")
+    job = _job_latency(args.latency_repeats, args.seed)
+    if job is not None:
+        figures.update(job)
+        headline, fps = job["verify_job_s"], job["verify_job_frames"] / job["verify_job_s"]
+        print(f"  the verify job as a user waits for it (read and decrypt {job['verify_job_frames']:.0f} captured "
+              f"640x480 JPEGs, decode at 320x240, verify, record): {headline:.2f} s median, "
+              f"{job['verify_job_max_s']:.2f} s max, {fps:.0f} frames/s; passed {job['verify_job_passed']:.0f}/{job['verify_job_runs']:.0f}")
+    else:
+        headline, fps = latency["verdict_latency_s_320x240"], latency["fps_320x240"]
     figures["verdict_latency_s"] = headline
     figures["verdict_latency_ratio_to_limit"] = headline / LATENCY_LIMIT_S
-    figures["fps"] = latency["fps_640x480"]
-    print(f"\nverdict latency, 10 s challenge at 15 fps (median of {args.latency_repeats}, this process alone):")
-    for tag in ("640x480", "320x240"):
-        print(f"  {tag}: {latency[f'verdict_latency_s_{tag}']:.2f} s wall (best {latency[f'verdict_latency_min_s_{tag}']:.2f} s), "
-              f"{latency[f'verdict_cpu_s_{tag}']:.2f} s CPU, {latency[f'fps_{tag}']:.0f} frames/s")
-    print(f"  ratio to the 1 s limit (640x480 median): {headline / LATENCY_LIMIT_S:.2f}")
+    figures["fps"] = fps
+    print(f"  ratio to the 1 s limit: {headline / LATENCY_LIMIT_S:.2f}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     figures["load_average_1min"] = load
     figures["bench_wall_s"] = time.perf_counter() - started

@@ -312,6 +312,60 @@ def concurrent_double_completion(p: Protocol, attempts: int) -> Tally:
     return tally
 
 
+def verify_job_latency(repeats: int, seed: int, size: tuple[int, int] = (640, 480)) -> dict[str, float]:
+    """What a user waits for after the last frame: the verify job (read and decrypt the stored
+    frames, decode the JPEGs, run the real engine, record the verdict and the consent).
+
+    Each repeat is a genuine attempt at the server's own random steps, sent in one-second batches
+    of JPEGs on the bench clock; the first (unmeasured) run loads the models.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="charcha-latency-"))
+    setup_django(workdir)
+    from charcha.models import Challenge
+    from charcha.services import challenge_finish, challenge_verify_run
+    from charcha.vision import ChallengeStep
+    from charcha.vision.attacks import genuine_attempt
+    from jobs.models import Job
+    from mediakit.progress import null_progress
+
+    p = Protocol(seed)
+    walls: list[float] = []
+    frames: list[int] = []
+    passed = 0
+    for k in range(repeats + 1):
+        user = p.user()
+        issued = p.issue(user)
+        steps = [ChallengeStep(s["action"], s["start_s"], s["end_s"]) for s in issued.challenge.steps]
+        attempt = genuine_attempt(seed + 20_000 + k, size=size, steps=steps)
+        for seq, first in enumerate(range(0, len(attempt.frames), 15)):
+            batch = attempt.frames[first:first + 15]
+            times = [round(f.t_s * 1000) for f in batch]
+            p.send(user, issued, seq, times, [_jpeg_of(f.image) for f in batch], received_ms=times[-1] + 80)
+        finish_at = issued.challenge.issued_at + timedelta(seconds=attempt.frames[-1].t_s + 0.2)
+        challenge = challenge_finish(user=user, challenge_id=issued.challenge.pk, nonce=issued.nonce, now=finish_at)
+        assert challenge.job_id is not None
+        job = Job.objects.get(pk=challenge.job_id)
+        started = time.perf_counter()
+        challenge_verify_run(job=job, progress=null_progress)
+        wall = time.perf_counter() - started
+        if k == 0:
+            continue
+        walls.append(wall)
+        frames.append(len(attempt.frames))
+        passed += Challenge.objects.get(pk=challenge.pk).state == Challenge.State.PASSED
+    return {"verify_job_s": float(np.median(walls)), "verify_job_max_s": float(np.max(walls)),
+            "verify_job_frames": float(np.median(frames)), "verify_job_passed": float(passed),
+            "verify_job_runs": float(len(walls))}
+
+
+def _jpeg_of(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="JPEG", quality=80)  # what the page sends (jpeg_quality 0.8)
+    return out.getvalue()
+
+
 def run_protocol_attacks(attempts: int, seed: int) -> dict[str, dict[str, int]]:
     """Run each protocol attack ``attempts`` times; per type: attempts, accepted, and the honest controls."""
     workdir = Path(tempfile.mkdtemp(prefix="charcha-protocol-"))

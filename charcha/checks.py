@@ -38,3 +38,25 @@ def charcha_keys_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         problems.append(Warning("CHARCHA_AUDIT_SEAL_KEY is not set: consent events are sealed with a key derived "
                                 "from SECRET_KEY.", id="charcha.W002"))
     return problems
+
+
+def dlib_has_blas() -> bool | None:
+    """Whether the installed dlib was built with BLAS; None when dlib is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("dlib") is None:
+        return None
+    import dlib
+
+    return bool(dlib.DLIB_USE_BLAS)
+
+
+@register(Tags.compatibility, deploy=True)
+def charcha_engine_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    # Without BLAS one dlib face embedding takes ~75 ms instead of ~15 ms, and a 10-second challenge
+    # no longer verifies within its 1-second budget (bench/liveness.py).
+    if dlib_has_blas() is False:
+        return [Warning("dlib was built without BLAS: face identity checks are about 5x slower.",
+                        hint="apt-get install libopenblas-dev, then pip install --force-reinstall --no-cache-dir "
+                             "--no-binary dlib dlib==20.0.1", id="charcha.W003")]
+    return []

@@ -16,6 +16,7 @@ import io
 import logging
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -419,11 +420,27 @@ def challenge_frames_load(*, challenge: Challenge, kept_only: bool = False) -> l
     return out
 
 
-def _decode_rgb(data: bytes) -> np.ndarray | None:
+_REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4", 8: "IMREAD_REDUCED_COLOR_8"}
+
+
+def _decode_rgb(data: bytes, *, side: int = 0) -> np.ndarray | None:
+    """Decode a JPEG frame to RGB; with ``side``, at the largest 1/2, 1/4 or 1/8 scale whose longer
+    side is still at least ``side`` pixels (libjpeg scales while decoding, so this is also faster)."""
     import cv2
 
-    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    factor = 1
+    size = _frame_dimensions(data) if side else None
+    if size is not None:
+        while factor < 8 and max(size) // (factor * 2) >= side:
+            factor *= 2
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), getattr(cv2, _REDUCED[factor]))
     return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _decode_all(blobs: Sequence[bytes], *, side: int) -> list[np.ndarray | None]:
+    # OpenCV releases the GIL while decoding, so two threads share the work.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="charcha-decode") as pool:
+        return list(pool.map(lambda blob: _decode_rgb(blob, side=side), blobs))
 
 
 def challenge_verify_run(*, job: Job, progress: ProgressFn, verifier: Verifier | None = None) -> dict[str, Any]:
@@ -440,9 +457,13 @@ def challenge_verify_run(*, job: Job, progress: ProgressFn, verifier: Verifier |
         if challenge.frame_count == 0:
             challenge = challenge_verdict_fail(challenge=challenge, reason="too_few_frames")
             return {"state": challenge.state, "reason": challenge.reason}
+        loaded = challenge_frames_load(challenge=challenge)
+        # The engine looks at frames ~320 px on their longer side: the size its attack suite and
+        # genuine pass rate are measured at (bench/liveness.py). libjpeg decodes the captured 640 px
+        # frames (kept full size for training) at half scale in a third of the time.
         frames = []
-        for row, data in challenge_frames_load(challenge=challenge):
-            image = _decode_rgb(data)
+        for (row, _), image in zip(loaded, _decode_all([data for _, data in loaded], side=settings.CHARCHA_VERIFY_SIDE),
+                                   strict=True):
             if image is None:
                 challenge = challenge_verdict_fail(challenge=challenge, reason="frames_unreadable")
                 return {"state": challenge.state, "reason": challenge.reason}

@@ -171,6 +171,10 @@ class _Run:
         far: list[list[FaceBox] | None] = [None] * n
         near: list[list[FaceBox]] = [[] for _ in range(n)]
         tracked: list[np.ndarray | None] = [None] * n
+        # Per-frame image measures are taken here, on the FaceMesh thread, while the detector
+        # thread (the longer of the two) is still counting faces: they cost nothing extra there.
+        sharpness = np.zeros(n, dtype=np.float64)
+        patches: list[np.ndarray | None] = [None] * n
         done = [False] * n
         # Each side stops early once the other has found a decisive problem, but never before the
         # frame where that problem was found, so the replay below sees both results up to there.
@@ -195,7 +199,10 @@ class _Run:
                 if i >= mesh_limit[0]:
                     break
                 image = np.ascontiguousarray(frame.image)
-                tracked[i] = v._mesh.landmarks(image)
+                tracked[i] = lm = v._mesh.landmarks(image)
+                if lm is not None:
+                    sharpness[i] = face_sharpness(image, lm)
+                    patches[i] = _aligned_patch(image, lm)
                 if i % policy.near_stride == 0:
                     near[i] = v._near.detect(image)
                     near_multi += len(near[i]) >= 2
@@ -263,10 +270,10 @@ class _Run:
         self.progress("liveness", 0.75, "Checking it is the same person throughout.")
 
         # -- identity ----------------------------------------------------------------------------
-        sharp_neutral = np.array([face_sharpness(self.frames[face_idx[k]].image, pts[k]) for k in neutral])
-        reference = int(neutral[np.argmax(sharp_neutral)])
+        sharp = sharpness[face_idx]
+        reference = int(neutral[np.argmax(sharp[neutral])])
         anchors = [reference, *[e for e in outcome.evidence if e is not None]]
-        change, at = _sharpest_change(self.frames, face_idx, pts)
+        change, at = _sharpest_change([patches[i] for i in face_idx])  # type: ignore[misc]
         if change >= policy.appearance_jump:
             anchors += [at, at + 1]
         anchors = list(dict.fromkeys(anchors))
@@ -298,7 +305,6 @@ class _Run:
             return self.fail(outcome.reason, detail, message=message, distance=distances[worst])
 
         # -- training frames ---------------------------------------------------------------------
-        sharp = np.array([face_sharpness(self.frames[i].image, pts[k]) for k, i in enumerate(face_idx)])
         positions = select_training_frames(range(len(face_idx)), sharp, signals, count=v.training_frames)
         self._lap("training", t)
         self.timings["total"] = time.perf_counter() - self.started
@@ -331,17 +337,18 @@ def _aligned_patch(image: np.ndarray, pts: np.ndarray, size: int = 32) -> np.nda
     return gray / (np.linalg.norm(gray) + 1e-6)
 
 
-def _sharpest_change(frames: Sequence[CapturedFrame], face_idx: np.ndarray, pts: np.ndarray) -> tuple[float, int]:
-    """The biggest change of appearance between neighbouring face frames, and where (k -> k+1).
+def _sharpest_change(patches: Sequence[np.ndarray]) -> tuple[float, int]:
+    """The biggest change of appearance between neighbouring face frames (their aligned patches),
+    and where (k -> k+1).
 
     A person swapped in mid-challenge shows as a sudden change (1 - correlation of aligned grey
     face patches: ~0.9-1.2 on the swap attacks, at most ~0.2 in genuine attempts, whose fastest
     head turns and blinks change the patch gradually).
     """
-    if len(face_idx) < 2:
+    if len(patches) < 2:
         return 0.0, 0
-    patches = np.stack([_aligned_patch(frames[i].image, pts[k]) for k, i in enumerate(face_idx)])
-    change = 1.0 - np.sum(patches[1:] * patches[:-1], axis=(1, 2))
+    stack = np.stack(patches)
+    change = 1.0 - np.sum(stack[1:] * stack[:-1], axis=(1, 2))
     k = int(np.argmax(change))
     return float(change[k]), k
 

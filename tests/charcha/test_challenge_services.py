@@ -307,3 +307,42 @@ def test_fixed_test_steps_are_ignored_outside_debug_and_tests(user: User, settin
     challenge = issue(user, timezone.now()).challenge
     assert challenge.steps_source == Challenge.StepsSource.RANDOM
     assert challenge.steps != FIXED
+
+
+def _jpeg_of_size(width: int, height: int) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(width)
+    out = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, size=(height, width, 3), dtype=np.uint8)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("size", "side", "decoded"),
+    [
+        ((640, 480), 320, (320, 240)),   # captured size -> the size the engine is measured at
+        ((1280, 960), 320, (320, 240)),
+        ((1280, 720), 320, (320, 180)),
+        ((500, 375), 320, (500, 375)),   # half would be under 320: kept as captured
+        ((320, 240), 320, (320, 240)),
+        ((640, 480), 0, (640, 480)),     # 0: as captured
+    ],
+)
+def test_frames_are_decoded_for_verification_at_about_the_verify_side(
+    size: tuple[int, int], side: int, decoded: tuple[int, int]
+) -> None:
+    from charcha.services import _decode_all
+
+    [image] = _decode_all([_jpeg_of_size(*size)], side=side)
+    assert image is not None
+    assert (image.shape[1], image.shape[0], image.shape[2]) == (*decoded, 3)
+
+
+def test_an_undecodable_frame_decodes_to_none() -> None:
+    from charcha.services import _decode_all
+
+    assert _decode_all([b"\xff\xd8\xff\xe0 not really a jpeg", _jpeg_of_size(64, 64)], side=320)[0] is None

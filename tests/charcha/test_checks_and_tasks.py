@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
-from charcha.checks import charcha_keys_check, charcha_settings_check
+from charcha.checks import charcha_engine_check, charcha_keys_check, charcha_settings_check, dlib_has_blas
 from config.celery import app as celery_app
 
 
@@ -44,6 +44,20 @@ def test_keys_derived_from_secret_key_are_reported(settings: Any) -> None:
 @pytest.fixture(autouse=True)
 def _worker_tasks() -> None:
     celery_app.loader.import_default_modules()  # what a worker (and beat) does at start
+
+
+def test_dlib_without_blas_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dlib
+
+    monkeypatch.setattr(dlib, "DLIB_USE_BLAS", False)
+    assert dlib_has_blas() is False
+    assert ids(charcha_engine_check()) == ["charcha.W003"]
+
+
+def test_the_installed_dlib_has_blas() -> None:
+    # make install builds dlib against Debian's OpenBLAS; a BLAS-less build misses the latency budget.
+    assert dlib_has_blas() is True
+    assert charcha_engine_check() == []
 
 
 def test_the_retention_sweep_is_scheduled_and_registered() -> None:
