@@ -78,12 +78,7 @@ def setup_django(workdir: Path) -> None:
 
 
 def jpeg(rng: np.random.Generator, size: tuple[int, int] = (96, 72)) -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.fromarray(rng.integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)).save(out, format="JPEG",
-                                                                                          quality=70)
-    return out.getvalue()
+    return _jpeg_of(rng.integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8), quality=70)
 
 
 @dataclass
@@ -358,11 +353,11 @@ def verify_job_latency(repeats: int, seed: int, size: tuple[int, int] = (640, 48
             "verify_job_runs": float(len(walls))}
 
 
-def _jpeg_of(image: np.ndarray) -> bytes:
+def _jpeg_of(image: np.ndarray, *, quality: int = 80) -> bytes:
     from PIL import Image
 
     out = io.BytesIO()
-    Image.fromarray(image).save(out, format="JPEG", quality=80)  # what the page sends (jpeg_quality 0.8)
+    Image.fromarray(image).save(out, format="JPEG", quality=quality)  # 80: what the page sends (jpeg_quality 0.8)
     return out.getvalue()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from django.conf import settings
@@ -42,8 +43,6 @@ def charcha_keys_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
 
 def dlib_has_blas() -> bool | None:
     """Whether the installed dlib was built with BLAS; None when dlib is not installed."""
-    import importlib.util
-
     if importlib.util.find_spec("dlib") is None:
         return None
     import dlib

@@ -420,27 +420,29 @@ def challenge_frames_load(*, challenge: Challenge, kept_only: bool = False) -> l
     return out
 
 
-_REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4", 8: "IMREAD_REDUCED_COLOR_8"}
+def _decode_all(blobs: Sequence[bytes], *, side: int) -> list[np.ndarray | None]:
+    """Decode a challenge's JPEG frames to RGB (None for one that does not decode).
 
-
-def _decode_rgb(data: bytes, *, side: int = 0) -> np.ndarray | None:
-    """Decode a JPEG frame to RGB; with ``side``, at the largest 1/2, 1/4 or 1/8 scale whose longer
-    side is still at least ``side`` pixels (libjpeg scales while decoding, so this is also faster)."""
+    With ``side``, libjpeg decodes at the largest 1/2, 1/4 or 1/8 scale whose longer side is still
+    at least ``side`` pixels, which is also faster. The scale is chosen once, from the first frame:
+    the frames come from one camera stream, and the engine refuses a stream that changes size.
+    """
     import cv2
 
-    factor = 1
-    size = _frame_dimensions(data) if side else None
+    flags = (cv2.IMREAD_COLOR, cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_COLOR_4, cv2.IMREAD_REDUCED_COLOR_8)
+    halvings = 0
+    size = _frame_dimensions(blobs[0]) if side and blobs else None
     if size is not None:
-        while factor < 8 and max(size) // (factor * 2) >= side:
-            factor *= 2
-    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), getattr(cv2, _REDUCED[factor]))
-    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        while halvings < 3 and max(size) >> (halvings + 1) >= side:
+            halvings += 1
 
+    def decode(data: bytes) -> np.ndarray | None:
+        bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags[halvings])
+        return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
-def _decode_all(blobs: Sequence[bytes], *, side: int) -> list[np.ndarray | None]:
     # OpenCV releases the GIL while decoding, so two threads share the work.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="charcha-decode") as pool:
-        return list(pool.map(lambda blob: _decode_rgb(blob, side=side), blobs))
+        return list(pool.map(decode, blobs))
 
 
 def challenge_verify_run(*, job: Job, progress: ProgressFn, verifier: Verifier | None = None) -> dict[str, Any]:
