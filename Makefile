@@ -7,12 +7,21 @@ STAMP := $(VENV)/.installed-stamp
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/encore
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: install migrate demo run worker test lint check-deploy clean
+.PHONY: system install migrate demo run worker test lint check-deploy clean
 
-$(STAMP): pyproject.toml
+# Debian packages first: dlib compiles against OpenBLAS only when libopenblas-dev is already there.
+system:
+	bash tools/system-packages.sh
+
+$(STAMP): pyproject.toml tools/system-packages.txt
+	bash tools/system-packages.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q -e '.[dev]'
+	# A dlib wheel cached from a build before OpenBLAS was installed has no BLAS: rebuild it once.
+	$(PY) -c 'import dlib, sys; sys.exit(0 if dlib.DLIB_USE_BLAS else 1)' || \
+	  $(PY) -m pip install -q --force-reinstall --no-deps --no-cache-dir --no-binary dlib dlib==20.0.1
+	$(PY) -c 'import dlib, sys; sys.exit(0 if dlib.DLIB_USE_BLAS else "dlib was built without BLAS: is libopenblas-dev installed?")'
 	touch $(STAMP)
 
 install: $(STAMP)

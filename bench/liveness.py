@@ -47,7 +47,7 @@ def _init_worker() -> None:
 
 
 def _run_one(job: tuple[str, int]) -> dict[str, Any]:
-    from charcha.vision.attacks import make_attempt
+    from charcha.testing.attacks import make_attempt
 
     kind, seed = job
     attempt = make_attempt(kind, seed)
@@ -74,7 +74,7 @@ def _latency(repeats: int, seed: int) -> dict[str, float]:
     import numpy as np
 
     from charcha.vision import LivenessVerifier
-    from charcha.vision.attacks import genuine_attempt
+    from charcha.testing.attacks import genuine_attempt
 
     verifier = LivenessVerifier(identity_backend="dlib")
     out: dict[str, float] = {}
@@ -134,7 +134,7 @@ def _job_latency(repeats: int, seed: int) -> dict[str, float] | None:
 
 def _attacks(args: argparse.Namespace) -> dict[str, Any]:
     """APCER per attack type and BPCER, over a pool of worker processes."""
-    from charcha.vision.attacks import ATTACK_TYPES
+    from charcha.testing.attacks import ATTACK_TYPES
 
     types = [t for t in args.types.split(",") if t] or list(ATTACK_TYPES)
     kinds = ["genuine", *types]

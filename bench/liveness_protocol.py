@@ -319,7 +319,7 @@ def verify_job_latency(repeats: int, seed: int, size: tuple[int, int] = (640, 48
     from charcha.models import Challenge
     from charcha.services import challenge_finish, challenge_verify_run
     from charcha.vision import ChallengeStep
-    from charcha.vision.attacks import genuine_attempt
+    from charcha.testing.attacks import genuine_attempt
     from jobs.models import Job
     from mediakit.progress import null_progress
 

@@ -37,7 +37,7 @@ from mediakit.audio import write_wav  # noqa: E402
 from musicvideo.audio.analysis import Analysis, AnalysisOptions, analyze_file  # noqa: E402
 from musicvideo.audio.features import ANALYSIS_SR  # noqa: E402
 from musicvideo.audio.lyrics import align_tokens, lyrics_from_text, normalize_token  # noqa: E402
-from musicvideo.audio.synthetic import SyntheticSong, make_song, pop_song, song_of_length  # noqa: E402
+from musicvideo.testing.synthetic import SyntheticSong, make_song, pop_song, song_of_length  # noqa: E402
 
 LIMIT_NO_LYRICS_S = 5.0
 LIMIT_WHISPER_S = 45.0

@@ -26,7 +26,7 @@ from charcha.services import (
     consent_verify,
     consent_withdraw,
 )
-from charcha.vision.fixtures import load_clip, steps_to_json
+from charcha.testing.fixtures import load_clip, steps_to_json
 
 CLIP = "genuine_a"
 

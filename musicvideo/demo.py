@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mediakit.audio import write_wav
-from musicvideo.audio.synthetic import make_song, pop_song
+from musicvideo.testing.synthetic import make_song, pop_song
 from musicvideo.models import SongAnalysis, Storyboard
 from musicvideo.services import song_create
 

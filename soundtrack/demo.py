@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from soundtrack.engine.synthetic import make_beat_video
+from soundtrack.testing.synthetic import make_beat_video
 from soundtrack.models import Soundtrack
 from soundtrack.services import soundtrack_create, source_video_create
 

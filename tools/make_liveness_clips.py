@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from charcha.vision.attacks import (  # noqa: E402
+from charcha.testing.attacks import (  # noqa: E402
     Attempt,
     CameraStyle,
     FrameSpec,
@@ -40,7 +40,7 @@ from charcha.vision.attacks import (  # noqa: E402
     render,
 )
 from charcha.vision.challenge import challenge_duration_s  # noqa: E402
-from charcha.vision.fixtures import (  # noqa: E402
+from charcha.testing.fixtures import (  # noqa: E402
     FAKE_CAMERA_JSON,
     FIXTURES_DIR,
     MJPEG_FPS,
@@ -141,7 +141,7 @@ def make_fake_camera(out: Path) -> None:
 def check(out: Path) -> list[str]:
     """Verify every clip with the real engine; return the mismatches."""
     from charcha.vision import LivenessVerifier
-    from charcha.vision.fixtures import load_clip
+    from charcha.testing.fixtures import load_clip
 
     verifier = LivenessVerifier(identity_backend="dlib")
     problems = []

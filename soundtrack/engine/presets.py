@@ -27,7 +27,7 @@ GM_NAMES: dict[int, str] = {
 }
 
 # RMS level (dBFS) of a fixed phrase at velocity 90 per GM program in FluidR3 GM (-1: the drum kit),
-# measured with `python -m soundtrack.engine.calibrate`. The programs differ by 24 dB (a saw lead
+# measured with `python -m soundtrack.testing.calibrate`. The programs differ by 24 dB (a saw lead
 # against a contrabass), so parts get channel volumes from this table, not one fixed level.
 PROGRAM_LOUDNESS_DB: dict[int, float] = {
     0: -32.2, 4: -24.6, 5: -27.1, 8: -31.1, 10: -31.6, 11: -32.8, 16: -27.1, 19: -28.2, 22: -29.9, 24: -29.0,

@@ -33,7 +33,7 @@ from charcha.services import (
     consent_withdraw,
     frame_bytes_for_training,
 )
-from charcha.vision.fixtures import FIXTURES_DIR, Clip, load_clip, steps_to_json
+from charcha.testing.fixtures import FIXTURES_DIR, Clip, load_clip, steps_to_json
 from jobs.models import Job
 from jobs.services import job_run_now
 from tests.charcha.conftest import issue, tables_holding

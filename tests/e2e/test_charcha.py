@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page
 
 from charcha.models import CaptureFrame, Challenge, ConsentRecord
 from charcha.services import consent_verify
-from charcha.vision.fixtures import FIXTURES_DIR, fixed_steps_for_fake_camera, steps_to_json
+from charcha.testing.fixtures import FIXTURES_DIR, fixed_steps_for_fake_camera, steps_to_json
 from tests.conftest import stored_files
 from tests.e2e.conftest import login
 

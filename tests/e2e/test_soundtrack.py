@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from jobs.models import Job
 from jobs.services import job_run_now
-from soundtrack.engine.synthetic import SyntheticVideo, make_beat_video
+from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
 from soundtrack.models import Soundtrack, SourceVideo
 from tests.e2e.conftest import login
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mediakit.audio import write_wav
 from musicvideo.audio.analysis import Analysis, analyze_file
-from musicvideo.audio.synthetic import (
+from musicvideo.testing.synthetic import (
     SectionSpec,
     SongSpec,
     SyntheticSong,

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from soundtrack.engine.synthetic import SyntheticVideo, make_beat_video
+from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
 from soundtrack.models import SourceVideo
 from soundtrack.services import source_video_create
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from soundtrack.engine.synthetic import SyntheticVideo
+from soundtrack.testing.synthetic import SyntheticVideo
 from tests.media import write_audio, write_png
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from charcha.vision import LivenessVerifier, Verdict
-from charcha.vision.attacks import Attempt, make_attempt
+from charcha.testing.attacks import Attempt, make_attempt
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 
 from charcha.vision import LivenessVerifier
 from charcha.vision.challenge import challenge_duration_s
-from charcha.vision.fixtures import (
+from charcha.testing.fixtures import (
     FAKE_CAMERA_JSON,
     FIXTURES_DIR,
     MJPEG_FPS,

@@ -8,10 +8,10 @@ import pytest
 
 from charcha.vision import ACTIONS, Thresholds
 from charcha.vision.actions import action_signal
-from charcha.vision.attacks import person_a, plane_homography
+from charcha.testing.attacks import person_a, plane_homography
 from charcha.vision.landmarks import NOSE_TIP, FaceMeshRunner
 from charcha.vision.signals import Signals, compute_signals, make_baseline
-from charcha.vision.synth import FaceState
+from charcha.testing.synth import FaceState
 
 T = Thresholds()
 SIZE = (320, 240)

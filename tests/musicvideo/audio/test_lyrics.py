@@ -14,7 +14,7 @@ from musicvideo.audio.lyrics import (
     parse_lrc,
     parse_lyrics,
 )
-from musicvideo.audio.synthetic import SyntheticSong
+from musicvideo.testing.synthetic import SyntheticSong
 from tests.musicvideo import songs
 
 

@@ -10,7 +10,7 @@ import pytest
 from musicvideo.audio.features import ANALYSIS_SR, compute_features
 from musicvideo.audio.rhythm import analyze_rhythm
 from musicvideo.audio.structure import Section, analyze_structure
-from musicvideo.audio.synthetic import make_song, pop_song
+from musicvideo.testing.synthetic import make_song, pop_song
 from tests.musicvideo.audio.util import at_16k
 
 NAMES = ["intro", "verse", "chorus", "verse", "chorus", "bridge", "chorus", "outro"]

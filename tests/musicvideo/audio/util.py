@@ -6,7 +6,7 @@ import librosa
 import numpy as np
 
 from musicvideo.audio.features import ANALYSIS_SR
-from musicvideo.audio.synthetic import SyntheticSong
+from musicvideo.testing.synthetic import SyntheticSong
 
 
 def at_16k(song: SyntheticSong) -> np.ndarray:

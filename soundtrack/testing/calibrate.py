@@ -1,6 +1,6 @@
 """Measure how loud each General MIDI program of the presets sounds in a soundfont.
 
-    .venv/bin/python -m soundtrack.engine.calibrate [SOUNDFONT]
+    .venv/bin/python -m soundtrack.testing.calibrate [SOUNDFONT]
 
 Prints the table that presets.PROGRAM_LOUDNESS_DB holds: the RMS level (dBFS) of a fixed phrase
 played at velocity 90 by each program (and a fixed groove by the drum kit). The composer sets

@@ -2,7 +2,7 @@
 
 Person A is ``skimage.data.astronaut()`` (Eileen Collins, public domain); person B, for the swap
 and two-face attacks, is the photographer in ``skimage.data.camera()``. Both are brought to life
-with the 2.5-D landmark warp of :mod:`charcha.vision.synth`. Every attempt is a function of
+with the 2.5-D landmark warp of :mod:`charcha.testing.synth`. Every attempt is a function of
 ``(kind, seed)`` only, so any failure can be replayed.
 
 Realism varied per seed: reaction time, ramp and hold of each move, its amplitude, slow head
@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from charcha.vision.challenge import challenge_duration_s, generate_steps
-from charcha.vision.synth import FacePuppet, FaceState
+from charcha.testing.synth import FacePuppet, FaceState
 from charcha.vision.types import CapturedFrame, ChallengeStep
 
 FPS = 15.0

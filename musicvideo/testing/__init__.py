@@ -1,0 +1,1 @@
+"""Generators of test, benchmark and demo material: never imported by the engines that production runs."""
