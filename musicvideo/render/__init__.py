@@ -1,0 +1,1 @@
+"""Rendering engines (no Django): the Renderer protocol in base.py, the compositor, assembly."""
