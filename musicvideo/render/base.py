@@ -11,7 +11,10 @@ and ``wan``) implements one method and streams its frames, because a 3-minute 72
 
 Contract a renderer keeps (``assemble.py`` checks it and refuses anything else):
 
-- it yields exactly ``n_frames`` frames, each ``(settings.height, settings.width, 3)`` uint8 RGB;
+- it yields exactly ``n_frames`` frames, each ``(settings.height, settings.width, 3)`` uint8 RGB, or
+  ``(height, width, 4)`` RGBA whose alpha is ignored (skia's layout: the compositor saves a copy);
+- it may reuse one buffer for all its frames: the consumer draws on a frame and copies it before
+  asking for the next one;
 - frame ``k`` of a scene is shown at ``scene.start_s + k / settings.fps`` seconds of the song
   (assembly chose ``n_frames`` so that the scene's first frame is ``round(start_s * fps)``);
 - ``scene.prompt`` is plain words (no trigger token): a renderer that conditions on a LoRA puts
@@ -231,7 +234,9 @@ def frames_for_scene(start_s: float, end_s: float, fps: int) -> tuple[int, int]:
 
 def check_frame(frame: np.ndarray, settings: RenderSettings, *, renderer: str) -> np.ndarray:
     """Refuse a frame of the wrong size or type instead of encoding garbage."""
-    if frame.dtype != np.uint8 or frame.shape != (settings.height, settings.width, 3):
+    if (frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[:2] != (settings.height, settings.width)
+            or frame.shape[2] not in (3, 4) or not frame.flags.c_contiguous):
         raise RenderError(f"The '{renderer}' renderer produced a {frame.dtype} frame of shape {frame.shape}; "
-                          f"expected uint8 {(settings.height, settings.width, 3)}.", code="render_bad_frame")
+                          f"expected contiguous uint8 {(settings.height, settings.width, 3)} (or 4 channels).",
+                          code="render_bad_frame")
     return frame
