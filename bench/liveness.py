@@ -73,8 +73,8 @@ def _latency(repeats: int, seed: int) -> dict[str, float]:
     """Verdict latency of genuine 10 s / 15 fps challenges at 640x480 and 320x240, in this process."""
     import numpy as np
 
-    from charcha.vision import LivenessVerifier
     from charcha.testing.attacks import genuine_attempt
+    from charcha.vision import LivenessVerifier
 
     verifier = LivenessVerifier(identity_backend="dlib")
     out: dict[str, float] = {}

@@ -262,9 +262,9 @@ def _complete_and_verify(user: Any, issued: Any, finish_at: datetime, barrier: t
 
     from charcha.models import Challenge
     from charcha.services import challenge_finish, challenge_verify_run
+    from jobs.context import JobContext
     from jobs.models import Job
     from mediakit.errors import EncoreError
-    from mediakit.progress import null_progress
 
     try:
         barrier.wait()
@@ -276,7 +276,7 @@ def _complete_and_verify(user: Any, issued: Any, finish_at: datetime, barrier: t
         job_id = Challenge.objects.filter(pk=issued.challenge.pk).values_list("job_id", flat=True).first()
         if job_id is not None:
             with contextlib.suppress(EncoreError, OperationalError):
-                challenge_verify_run(job=Job.objects.get(pk=job_id), progress=null_progress, verifier=AlwaysPass())
+                challenge_verify_run(ctx=JobContext(job=Job.objects.get(pk=job_id)), verifier=AlwaysPass())
     finally:
         connection.close()
 
@@ -318,10 +318,10 @@ def verify_job_latency(repeats: int, seed: int, size: tuple[int, int] = (640, 48
     setup_django(workdir)
     from charcha.models import Challenge
     from charcha.services import challenge_finish, challenge_verify_run
-    from charcha.vision import ChallengeStep
     from charcha.testing.attacks import genuine_attempt
+    from charcha.vision import ChallengeStep
+    from jobs.context import JobContext
     from jobs.models import Job
-    from mediakit.progress import null_progress
 
     p = Protocol(seed)
     walls: list[float] = []
@@ -341,7 +341,7 @@ def verify_job_latency(repeats: int, seed: int, size: tuple[int, int] = (640, 48
         assert challenge.job_id is not None
         job = Job.objects.get(pk=challenge.job_id)
         started = time.perf_counter()
-        challenge_verify_run(job=job, progress=null_progress)
+        challenge_verify_run(ctx=JobContext(job=job))
         wall = time.perf_counter() - started
         if k == 0:
             continue

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 from soundtrack.engine import EngineSettings, SoundtrackOptions, score_video  # noqa: E402
 from soundtrack.engine.metrics import beat_match, cut_offsets, measure_audio_beats  # noqa: E402
 from soundtrack.engine.synth import read_stereo  # noqa: E402
-from soundtrack.testing.synthetic import SyntheticVideo, beat_truth, make_beat_video  # noqa: E402
 from soundtrack.engine.visual import analyze_video  # noqa: E402
+from soundtrack.testing.synthetic import SyntheticVideo, beat_truth, make_beat_video  # noqa: E402
 
 LIMIT_S = 10.0
 PERIOD_S, OFFSET_S = 0.6, 0.37

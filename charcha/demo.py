@@ -41,11 +41,10 @@ def consent_stage(user: User, out_dir: Path) -> dict[str, Any]:
         consent_withdraw(consent=previous, by=user)
         facts["previous_consent_withdrawn"] = str(previous.pk)
     clip = load_clip(CLIP)
-    # Fixed steps are honoured only under DEBUG or tests (the embedded defaults run with DEBUG).
-    settings.CHARCHA_TEST_FIXED_STEPS = steps_to_json(clip.steps)
     notice = notice_current()
+    # Fixed steps are honoured only under DEBUG or tests (the development commands run with DEBUG).
     issued = challenge_issue(user=user, notice_version=notice.version, notice_sha256=notice.sha256, ip="127.0.0.1",
-                             user_agent="encore-demo")
+                             user_agent="encore-demo", fixed_steps=steps_to_json(clip.steps))
     challenge = issued.challenge
     print(f"Challenge {challenge.pk}: " + ", ".join(s["action"] for s in challenge.steps)
           + f" — streaming {len(clip.frames)} frames in real time")
@@ -69,7 +68,6 @@ def consent_stage(user: User, out_dir: Path) -> dict[str, Any]:
         report = consent_verify(consent=consent)
         facts.update(consent=str(consent.pk), consent_chain_ok=report.ok, retention_until=consent.retention_until,
                      page="/consent/")
-    settings.CHARCHA_TEST_FIXED_STEPS = None
     return facts
 
 
@@ -77,6 +75,3 @@ def _jpeg(image: Any) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
-
-
-DEMO_STAGES = [("consent", consent_stage)]

@@ -48,7 +48,8 @@ from charcha.models import (
 )
 from charcha.notices import CURRENT_VERSION, NoticeError, notice_get
 from charcha.timing import TimingRules, check_capture_times
-from jobs.errors import JobLost
+from jobs.context import JobContext
+from jobs.errors import JobCancelled, JobLost
 from jobs.models import Job
 from jobs.services import job_create
 from mediakit.progress import ProgressFn, scaled
@@ -60,10 +61,15 @@ logger = logging.getLogger(__name__)
 
 ACTIONS = ("turn_left", "turn_right", "look_up", "look_down", "blink", "open_mouth", "smile")
 MAX_RETENTION_DAYS = 3 * 365
-VERIFY_TASK = "charcha.verify"
+VERIFY_TASK = "charcha.verify_challenge"
 # Failures that say nothing about the person in front of the camera do not count towards a lockout.
 NOT_COUNTED_FAILURES = ("internal_error", "consent_already_active")
 JPEG_MAGIC = b"\xff\xd8\xff"
+# From notice version 2 a pass also keeps short runs of consecutive frames around the moves seen:
+# video models (personalize, Wan) learn how the person moves from them. ~1.1 s each at 15 fps.
+TRAINING_RUNS_FROM_NOTICE = 2
+TRAINING_RUN_FRAMES = 17
+TRAINING_RUNS_MAX = 3
 
 
 class Verifier(Protocol):
@@ -135,9 +141,10 @@ def _validate_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def challenge_steps_new() -> tuple[list[dict[str, Any]], str]:
-    """Random steps (cryptographic randomness), or the fixed test steps where allowed."""
-    fixed = settings.CHARCHA_TEST_FIXED_STEPS
+def challenge_steps_new(*, fixed_steps: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], str]:
+    """Random steps (cryptographic randomness), or fixed steps where allowed: those a trusted caller
+    passes (the demo replaying a recorded attempt), else the settings' test hook."""
+    fixed = fixed_steps or settings.CHARCHA_TEST_FIXED_STEPS
     if fixed:
         if _fixed_steps_allowed():
             return _validate_steps(list(fixed)), Challenge.StepsSource.FIXED
@@ -219,8 +226,13 @@ def challenge_lockout_until(*, user: User, now: datetime | None = None) -> datet
 
 
 def challenge_issue(*, user: User, notice_version: int, notice_sha256: str, ip: str | None = None,
-                    user_agent: str = "", now: datetime | None = None) -> IssuedChallenge:
-    """Issue a new challenge after the user agreed to the current notice; supersedes an open one."""
+                    user_agent: str = "", now: datetime | None = None,
+                    fixed_steps: list[dict[str, Any]] | None = None) -> IssuedChallenge:
+    """Issue a new challenge after the user agreed to the current notice; supersedes an open one.
+
+    ``fixed_steps`` is for server-side callers replaying a recorded attempt (the demo); it is
+    honoured only where the test hook is (DEBUG or tests) and never reachable from a request.
+    """
     now = _now(now)
     try:
         notice = notice_get(notice_version)
@@ -241,7 +253,7 @@ def challenge_issue(*, user: User, notice_version: int, notice_sha256: str, ip: 
     if Challenge.objects.filter(user_id=user.pk, state=Challenge.State.VERIFYING).exists():
         raise ChallengeError("Your last challenge is still being checked. Wait for its result.",
                              code="challenge_verifying", http_status=409)
-    steps, source = challenge_steps_new()
+    steps, source = challenge_steps_new(fixed_steps=fixed_steps)
     nonce = secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
@@ -445,11 +457,12 @@ def _decode_all(blobs: Sequence[bytes], *, side: int) -> list[np.ndarray | None]
         return list(pool.map(decode, blobs))
 
 
-def challenge_verify_run(*, job: Job, progress: ProgressFn, verifier: Verifier | None = None) -> dict[str, Any]:
+def challenge_verify_run(*, ctx: JobContext, verifier: Verifier | None = None) -> dict[str, Any]:
     """The verify job: decrypt and decode the frames, run the vision engine, apply its verdict."""
     from charcha.vision import CapturedFrame, ChallengeStep
 
-    challenge = Challenge.objects.get(job=job)
+    progress = ctx.progress
+    challenge = Challenge.objects.get(job=ctx.job)
     if challenge.state != Challenge.State.VERIFYING:
         return {"state": challenge.state, "reason": challenge.reason}  # decided by an earlier run
     from charcha.vision import LivenessInputError
@@ -481,6 +494,14 @@ def challenge_verify_run(*, job: Job, progress: ProgressFn, verifier: Verifier |
         challenge = challenge_verdict_apply(challenge=challenge, verdict=verdict)
     except JobLost:
         raise  # another worker owns the job now; it will decide
+    except JobCancelled:
+        # Stopped by the user: the challenge ends undecided and its frames go, as when the page gives up.
+        with transaction.atomic():
+            updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.VERIFYING).update(
+                state=Challenge.State.CANCELLED, reason="cancelled", decided_at=timezone.now())
+            paths = _drop_frames([challenge.pk]) if updated == 1 else []
+        _delete_files(paths)
+        raise
     except Exception:
         current = Challenge.objects.get(pk=challenge.pk)
         if current.state != Challenge.State.VERIFYING:
@@ -536,6 +557,29 @@ def _retention_until(granted_at: datetime) -> datetime:
     return granted_at + timedelta(days=days)
 
 
+def _training_runs(frames: Sequence[tuple[int, int]], steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Runs of TRAINING_RUN_FRAMES consecutive frames centred on each move seen, not overlapping.
+
+    ``frames`` are every received frame as (index, capture_ms) in order (indices are contiguous).
+    """
+    runs: list[dict[str, Any]] = []
+    taken: set[int] = set()
+    if len(frames) < TRAINING_RUN_FRAMES:
+        return runs
+    for step in steps:
+        if len(runs) >= TRAINING_RUNS_MAX or step.get("seen_at_s") is None:
+            continue
+        seen_ms = float(step["seen_at_s"]) * 1000
+        centre = min(range(len(frames)), key=lambda k: abs(frames[k][1] - seen_ms))
+        start = min(max(centre - TRAINING_RUN_FRAMES // 2, 0), len(frames) - TRAINING_RUN_FRAMES)
+        indices = [index for index, _ in frames[start:start + TRAINING_RUN_FRAMES]]
+        if taken.intersection(indices):
+            continue
+        taken.update(indices)
+        runs.append({"action": step["action"], "first": indices[0], "last": indices[-1]})
+    return runs
+
+
 def challenge_verdict_apply(*, challenge: Challenge, verdict: Verdict, now: datetime | None = None) -> Challenge:
     """Turn a verdict into a pass (consent record, kept frames, embedding) or a failure (frames gone).
 
@@ -560,6 +604,10 @@ def challenge_verdict_apply(*, challenge: Challenge, verdict: Verdict, now: date
         CaptureFrame.objects.filter(challenge=challenge, index__in=keep).update(kept=True)
         all_frames = list(CaptureFrame.objects.filter(challenge=challenge).order_by("index")
                           .values_list("index", "sha256", "capture_ms"))
+        with_runs = challenge.notice_version >= TRAINING_RUNS_FROM_NOTICE
+        runs = _training_runs([(i, t) for i, _, t in all_frames], _verdict_json(verdict)["steps"]) if with_runs else []
+        CaptureFrame.objects.filter(challenge=challenge, index__in=[
+            i for run in runs for i in range(run["first"], run["last"] + 1)]).update(kept=True)
         embedding = None if verdict.embedding is None else np.asarray(verdict.embedding, dtype=np.float32)
         evidence = {
             "frames_received": len(all_frames),
@@ -569,6 +617,7 @@ def challenge_verdict_apply(*, challenge: Challenge, verdict: Verdict, now: date
                                 if i in set(keep)],
             "embedding_sha256": None if embedding is None else _sha256(embedding.tobytes()),
             "steps_source": challenge.steps_source,
+            **({"training_runs": runs} if with_runs else {}),
         }
         steps = [{**step, "seen_at_s": result["seen_at_s"]}
                  for step, result in zip(challenge.steps, _verdict_json(verdict)["steps"], strict=False)]
@@ -782,11 +831,26 @@ def retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def frame_bytes_for_training(*, consent: ConsentRecord) -> list[tuple[int, bytes]]:
-    """For the personalize app: the decrypted JPEGs of a live consent's training frames."""
+    """For the personalize app: the decrypted JPEGs of a live consent's training frames (the stills)."""
     if consent.withdrawn_at is not None or consent.erased_at is not None:
         raise ConsentError("This consent has ended; its pictures may not be used.", code="consent_ended",
                            http_status=403)
-    return [(row.index, data) for row, data in challenge_frames_load(challenge=consent.challenge, kept_only=True)]
+    stills = {int(t["index"]) for t in consent.evidence.get("training_frames", [])}
+    return [(row.index, data) for row, data in challenge_frames_load(challenge=consent.challenge, kept_only=True)
+            if row.index in stills]
+
+
+def frame_runs_for_training(*, consent: ConsentRecord) -> list[tuple[str, list[tuple[int, bytes]]]]:
+    """For the personalize app: each kept run of consecutive frames (notice v2 on) as (action, JPEGs)."""
+    if consent.withdrawn_at is not None or consent.erased_at is not None:
+        raise ConsentError("This consent has ended; its pictures may not be used.", code="consent_ended",
+                           http_status=403)
+    runs = consent.evidence.get("training_runs") or []
+    if not runs:
+        return []
+    loaded = {row.index: data for row, data in challenge_frames_load(challenge=consent.challenge, kept_only=True)}
+    return [(str(run["action"]), [(i, loaded[i]) for i in range(int(run["first"]), int(run["last"]) + 1)
+                                  if i in loaded]) for run in runs]
 
 
 def consent_embedding(*, consent: ConsentRecord) -> np.ndarray | None:

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from jobs.tasks import JobTask
+from jobs.tasks import job_task
 
-
-@shared_task(name="charcha.verify", bind=True, base=JobTask, acks_late=True, reject_on_worker_lost=True,
-             soft_time_limit=120, time_limit=180)
-def verify_challenge_task(self: JobTask, job_id: str) -> str:
-    from charcha.services import challenge_verify_run
-
-    return self.run_job(job_id, challenge_verify_run)
+verify_challenge_task = job_task("charcha.verify_challenge", run="charcha.services.challenge_verify_run")
 
 
 @shared_task(name="charcha.retention_sweep", ignore_result=True)

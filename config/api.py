@@ -32,3 +32,34 @@ def _first_code(data: Any, default: str) -> str:
     if isinstance(data, list) and data:
         return _first_code(data[0], default)
     return default
+
+
+ERROR_REGISTRIES = ("charcha.errors", "personalize.errors", "musicvideo.errors", "soundtrack.errors",
+                    "mediakit.errors", "jobs.errors")
+
+
+def error_codes() -> dict[str, dict[str, str]]:
+    """Every app's list of error codes (module -> code -> message)."""
+    import importlib
+
+    lists: dict[str, dict[str, str]] = {}
+    for module in ERROR_REGISTRIES:
+        try:
+            lists[module.split(".")[0]] = dict(importlib.import_module(module).ERROR_CODES)
+        except ModuleNotFoundError:
+            continue
+    return lists
+
+
+def add_error_codes(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: the schema's description lists every error code."""
+    lines = ["", "## Errors", "",
+             "A refused request answers `{\"code\": ..., \"detail\": ...}`: `code` is stable and listed below, "
+             "`detail` is a sentence for people. Jobs that fail carry the same codes in `error_code`.", ""]
+    for app, codes in error_codes().items():
+        lines += [f"### {app}", "", "| code | meaning |", "|---|---|"]
+        lines += [f"| `{code}` | {message} |" for code, message in sorted(codes.items())]
+        lines.append("")
+    info = result.setdefault("info", {})
+    info["description"] = (info.get("description") or "") + "\n".join(lines)
+    return result

@@ -13,6 +13,7 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 # Lets classes such as ModelAdmin[Job] be subscripted at run time, as django-stubs types them.
 django_stubs_ext.monkeypatch()
@@ -24,11 +25,23 @@ def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool = False) -> bool:
+    """A yes/no setting. Anything but a clear yes or no stops the start: a typo such as
+    DJANGO_DEBUG=flase must not silently mean the opposite of what was meant."""
     value = os.environ.get(name)
-    if value is None or value == "":
+    if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is neither true nor false; use one of "
+                               f"{', '.join(sorted(_TRUE))} or {', '.join(sorted(_FALSE))}.")
 
 
 def env_int(name: str, default: int) -> int:
@@ -186,6 +199,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.add_error_codes"],
 }
 
 # Upload limits (by content; see mediakit.validate).
@@ -233,8 +247,22 @@ JOBS_HEARTBEAT_S = env_float("JOBS_HEARTBEAT_S", 10.0)
 # A running job whose heartbeat is older than this is presumed dead and is handed to another worker.
 JOBS_STALE_AFTER_S = env_float("JOBS_STALE_AFTER_S", 90.0)
 JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 3)
+# Progress reports closer together than this (same stage) are not written; a cancel request is seen
+# at the next written report, so this is also the most a cancelled job runs on after the request.
+JOBS_PROGRESS_MIN_INTERVAL_S = env_float("JOBS_PROGRESS_MIN_INTERVAL_S", 0.25)
 # A queued job not picked up for this long is sent again (the broker may have lost its message).
 JOBS_QUEUED_RESEND_AFTER_S = env_float("JOBS_QUEUED_RESEND_AFTER_S", 900.0)
+# Soft and hard time limits (seconds) of every job task: the soft one ends the job "timeout", the
+# hard one kills the worker process. Apps add their tasks in their own sections.
+JOBS_DEFAULT_TIME_LIMITS_S = (env_float("JOBS_DEFAULT_SOFT_TIME_LIMIT_S", 3600.0),
+                              env_float("JOBS_DEFAULT_HARD_TIME_LIMIT_S", 3900.0))
+JOBS_TIME_LIMITS_S: dict[str, tuple[float, float]] = {
+    "jobs.probe_worker": (300.0, 360.0),
+    "charcha.verify_challenge": (120.0, 180.0),
+    "musicvideo.analyze_song": (1800.0, 1900.0),
+    "musicvideo.write_storyboard": (300.0, 360.0),
+    "soundtrack.score_video": (1800.0, 1900.0),
+}
 
 # --- security (on whenever DEBUG is off) ----------------------------------------------------
 SESSION_COOKIE_SECURE = not DEBUG
@@ -334,3 +362,17 @@ SOUNDTRACK_RENDER_PROCESSES = env_int("SOUNDTRACK_RENDER_PROCESSES", 2)
 SOUNDTRACK_MUSICGEN_MODEL = env_str("SOUNDTRACK_MUSICGEN_MODEL", "")
 SOUNDTRACK_MUSICGEN_DEVICE = env_str("SOUNDTRACK_MUSICGEN_DEVICE", "cuda")
 # --- end soundtrack ---
+
+# --- provenance (issue 11) ---
+# Every generated file gets a signed C2PA manifest and (videos) an invisible watermark with the job
+# id (mediakit.provenance). Production: a PEM chain (leaf first, then intermediates), the leaf's PEM
+# private key (ES256), and the PEM roots verification trusts. Unset: a local development CA made on
+# first use under PROVENANCE_DEV_CA_DIR (never committed; `manage.py provenance_dev_ca` makes it).
+PROVENANCE_CERT_CHAIN = env_str("ENCORE_PROVENANCE_CERT_CHAIN")
+PROVENANCE_PRIVATE_KEY = env_str("ENCORE_PROVENANCE_PRIVATE_KEY")
+PROVENANCE_TRUST_ANCHORS = env_str("ENCORE_PROVENANCE_TRUST_ANCHORS")
+PROVENANCE_DEV_CA_DIR = Path(env_str("ENCORE_PROVENANCE_DEV_CA_DIR", str(VAR_DIR / "provenance" / "dev-ca")))
+PROVENANCE_GENERATOR = env_str("ENCORE_PROVENANCE_GENERATOR", "Encore")
+PROVENANCE_GENERATOR_VERSION = env_str("ENCORE_PROVENANCE_GENERATOR_VERSION", "0.1.0")
+PROVENANCE_WATERMARK = env_bool("ENCORE_PROVENANCE_WATERMARK", True)
+# --- end provenance ---

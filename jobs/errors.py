@@ -7,6 +7,26 @@ class JobLost(Exception):
     """This run no longer owns its job (another worker took it over): stop without writing."""
 
 
+class JobCancelled(Exception):
+    """The user asked to cancel this job: the run stops at its next progress report."""
+
+
 class JobNotFound(EncoreError):
     code = "job_not_found"
     http_status = 404
+
+
+class JobStateError(EncoreError):
+    code = "job_finished"
+    http_status = 409
+
+
+# Every code the jobs app records or answers with, and what it tells a person.
+ERROR_CODES: dict[str, str] = {
+    "job_not_found": "No such job.",
+    "job_finished": "The job has already ended.",
+    "attempts_exhausted": "The work was interrupted too many times; we gave up.",
+    "timeout": "The work took longer than allowed.",
+    "internal_error": "Something went wrong on our side.",
+    "transient": "A service was briefly unavailable; retried and gave up.",
+}

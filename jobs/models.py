@@ -12,6 +12,7 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         VERIFY = "verify", "Consent verification"
         ANALYZE = "analyze", "Song analysis"
+        STORYBOARD = "storyboard", "Storyboard writing"
         TRAIN = "train", "Adapter training"
         RENDER = "render", "Music video render"
         SOUNDTRACK = "soundtrack", "Soundtrack"
@@ -50,6 +51,8 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Set by the user; the running work stops at its next progress report and ends "cancelled".
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
@@ -65,3 +68,7 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def can_cancel(self) -> bool:
+        return not self.is_finished and self.cancel_requested_at is None

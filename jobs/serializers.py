@@ -7,9 +7,14 @@ from jobs.models import Job
 
 class JobSerializer(serializers.ModelSerializer):
     is_finished = serializers.BooleanField(read_only=True)
+    cancel_requested = serializers.SerializerMethodField()
+
+    def get_cancel_requested(self, job: Job) -> bool:
+        return job.cancel_requested_at is not None
 
     class Meta:
         model = Job
         fields = ("id", "kind", "status", "stage", "progress", "message", "error_code", "error_detail",
-                  "result", "attempts", "created_at", "started_at", "finished_at", "heartbeat_at", "is_finished")
+                  "result", "attempts", "created_at", "started_at", "finished_at", "heartbeat_at", "is_finished",
+                  "cancel_requested")
         read_only_fields = fields

@@ -24,13 +24,14 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs.errors import JobLost
+from jobs.context import JobContext
+from jobs.errors import JobCancelled, JobLost, JobStateError
 from jobs.models import Job
-from mediakit.progress import ProgressFn
 
 logger = logging.getLogger(__name__)
 
 JobWork = Callable[..., dict[str, Any] | None]
+"""A job's run function: ``run(*, ctx: JobContext) -> dict | None`` (the dict becomes ``job.result``)."""
 
 
 def _task(name: str) -> Any:
@@ -86,12 +87,15 @@ def job_claim(*, job_id: uuid.UUID | str, worker: str) -> uuid.UUID | None:
     token = uuid.uuid4()
     claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale_before)
     updated = (Job.objects.filter(pk=job_id).filter(claimable)
-               .filter(attempts__lt=settings.JOBS_MAX_ATTEMPTS)
+               .filter(attempts__lt=settings.JOBS_MAX_ATTEMPTS, cancel_requested_at__isnull=True)
                .update(status=Job.Status.RUNNING, claim_token=token, attempts=F("attempts") + 1, worker=worker,
                        started_at=now, heartbeat_at=now, error_code="", error_detail="",
                        message="Started"))
     if updated == 1:
         return token
+    # A cancelled job whose worker died ends here rather than running again.
+    Job.objects.filter(pk=job_id).filter(claimable).filter(cancel_requested_at__isnull=False).update(
+        status=Job.Status.CANCELLED, finished_at=now, claim_token=None, message="Cancelled")
     # Out of attempts: a job that keeps killing its worker must end, not loop forever.
     Job.objects.filter(pk=job_id).filter(claimable).filter(attempts__gte=settings.JOBS_MAX_ATTEMPTS).update(
         status=Job.Status.FAILED, finished_at=now, claim_token=None, error_code="attempts_exhausted",
@@ -104,13 +108,13 @@ class JobReporter:
     """The progress callback of one claimed run: writes stage, fraction and message to the row.
 
     Writes are throttled (stage changes and completion always go through); a write that matches no
-    row means the claim was lost, and raises JobLost so the run stops.
+    row means the claim was lost (JobLost) or the user cancelled (JobCancelled): either stops the run.
     """
 
-    def __init__(self, *, job_id: uuid.UUID | str, token: uuid.UUID, min_interval_s: float = 0.25) -> None:
+    def __init__(self, *, job_id: uuid.UUID | str, token: uuid.UUID, min_interval_s: float | None = None) -> None:
         self.job_id = job_id
         self.token = token
-        self.min_interval_s = min_interval_s
+        self.min_interval_s = settings.JOBS_PROGRESS_MIN_INTERVAL_S if min_interval_s is None else min_interval_s
         self._last_write = 0.0
         self._last_stage = ""
         self._last_fraction = -1.0
@@ -121,9 +125,12 @@ class JobReporter:
         if (stage == self._last_stage and fraction < 1.0 and now - self._last_write < self.min_interval_s):
             return
         fraction = max(fraction, self._last_fraction)  # the bar never goes backwards
-        updated = Job.objects.filter(pk=self.job_id, claim_token=self.token, status=Job.Status.RUNNING).update(
+        updated = Job.objects.filter(pk=self.job_id, claim_token=self.token, status=Job.Status.RUNNING,
+                                     cancel_requested_at__isnull=True).update(
             stage=stage[:50], progress=fraction, message=message[:300], heartbeat_at=timezone.now())
         if updated != 1:
+            if Job.objects.filter(pk=self.job_id, claim_token=self.token, cancel_requested_at__isnull=False).exists():
+                raise JobCancelled(str(self.job_id))
             raise JobLost(str(self.job_id))
         self._last_write, self._last_stage, self._last_fraction = now, stage, fraction
 
@@ -162,7 +169,8 @@ class Heartbeat:
 
 
 def job_succeed(*, job_id: uuid.UUID | str, token: uuid.UUID, result: dict[str, Any] | None) -> bool:
-    return Job.objects.filter(pk=job_id, claim_token=token, status=Job.Status.RUNNING).update(
+    return Job.objects.filter(pk=job_id, claim_token=token, status=Job.Status.RUNNING,
+                              cancel_requested_at__isnull=True).update(
         status=Job.Status.SUCCEEDED, progress=1.0, stage="done", message="Done", result=result or {},
         finished_at=timezone.now(), heartbeat_at=timezone.now(), claim_token=None) == 1
 
@@ -173,6 +181,29 @@ def job_fail(*, job_id: uuid.UUID | str, token: uuid.UUID | None, code: str, det
         qs = qs.filter(claim_token=token, status=Job.Status.RUNNING)
     return qs.update(status=Job.Status.FAILED, error_code=code[:60], error_detail=detail, message="Failed",
                      finished_at=timezone.now(), claim_token=None) == 1
+
+
+def job_cancel(*, job: Job, by: User | None) -> Job:
+    """Ask a job to stop. A queued job ends at once; a running one at its next progress report.
+
+    Raises JobStateError when the job has already ended.
+    """
+    now = timezone.now()
+    ended_now = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+        status=Job.Status.CANCELLED, cancel_requested_at=now, finished_at=now, message="Cancelled") == 1
+    if not ended_now and Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, cancel_requested_at__isnull=True
+                                            ).update(cancel_requested_at=now, message="Cancelling…") != 1:
+        job.refresh_from_db()
+        if job.is_finished:
+            raise JobStateError("This job has already ended.", code="job_finished")
+    logger.info("job %s cancel requested by %s", job.pk, getattr(by, "pk", None))
+    job.refresh_from_db()
+    return job
+
+
+def job_mark_cancelled(*, job_id: uuid.UUID | str, token: uuid.UUID) -> bool:
+    return Job.objects.filter(pk=job_id, claim_token=token, status=Job.Status.RUNNING).update(
+        status=Job.Status.CANCELLED, message="Cancelled", finished_at=timezone.now(), claim_token=None) == 1
 
 
 def job_release(*, job_id: uuid.UUID | str, token: uuid.UUID, message: str) -> bool:
@@ -190,6 +221,9 @@ def job_reconcile(*, now: datetime | None = None) -> list[uuid.UUID]:
     stale_before = now - timedelta(seconds=settings.JOBS_STALE_AFTER_S)
     resend_before = now - timedelta(seconds=settings.JOBS_QUEUED_RESEND_AFTER_S)
     resent: list[uuid.UUID] = []
+    Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=stale_before,
+                       cancel_requested_at__isnull=False).update(
+        status=Job.Status.CANCELLED, finished_at=now, claim_token=None, message="Cancelled")
     stale = Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=stale_before).values_list("pk", flat=True)
     for job_id in list(stale):
         if Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, heartbeat_at__lt=stale_before,
@@ -214,9 +248,13 @@ def job_reconcile(*, now: datetime | None = None) -> list[uuid.UUID]:
 def job_execute(*, job_id: str, work: JobWork, eager: bool) -> tuple[str, Exception | None]:
     """Claim and run one job. Returns an outcome and, for transient failures, the error to retry on.
 
-    Outcomes: "done", "failed", "busy" (someone else is running it), "finished" (nothing to do),
-    "lost" (claim taken over mid-run), "retry".
+    Outcomes: "done", "failed", "cancelled", "busy" (someone else is running it), "finished"
+    (nothing to do), "lost" (claim taken over mid-run), "retry". The work folder is removed when
+    the run ends, and a failed or cancelled run's stored outputs with it; a killed or retried run
+    keeps its folder, so the next attempt can resume from its checkpoints.
     """
+    from celery.exceptions import SoftTimeLimitExceeded
+
     from mediakit.errors import EncoreError, TransientError
 
     token = job_claim(job_id=job_id, worker=worker_identity())
@@ -225,38 +263,53 @@ def job_execute(*, job_id: str, work: JobWork, eager: bool) -> tuple[str, Except
         return ("busy" if job is not None and job.status in (Job.Status.RUNNING, Job.Status.QUEUED) else "finished",
                 None)
     reporter = JobReporter(job_id=job_id, token=token)
+    ctx = JobContext(job=Job.objects.get(pk=job_id), reporter=reporter)
     try:
-        job = Job.objects.get(pk=job_id)
         if eager:
-            result = work(job=job, progress=reporter)
+            result = work(ctx=ctx)
         else:
             with Heartbeat(reporter, settings.JOBS_HEARTBEAT_S):
-                result = work(job=job, progress=reporter)
+                result = work(ctx=ctx)
     except JobLost:
         logger.warning("job %s was taken over by another worker; this run stops", job_id)
         return "lost", None
+    except JobCancelled:
+        ctx.discard_outputs()
+        ctx.remove_work_dir()
+        job_mark_cancelled(job_id=job_id, token=token)
+        return "cancelled", None
     except TransientError as exc:
         job_release(job_id=job_id, token=token, message=f"Retrying: {exc.message}")
         return "retry", exc
     except EncoreError as exc:
+        _end_failed(ctx)
         job_fail(job_id=job_id, token=token, code=exc.code, detail=exc.message)
         return "failed", None
+    except SoftTimeLimitExceeded:
+        _end_failed(ctx)
+        job_fail(job_id=job_id, token=token, code="timeout", detail="The work took longer than allowed.")
+        return "failed", None
     except Exception as exc:
-        from celery.exceptions import SoftTimeLimitExceeded
-
-        if isinstance(exc, SoftTimeLimitExceeded):
-            job_fail(job_id=job_id, token=token, code="timeout", detail="The work took longer than allowed.")
-            return "failed", None
         logger.exception("job %s failed", job_id)
+        _end_failed(ctx)
         job_fail(job_id=job_id, token=token, code="internal_error",
                  detail=f"Something went wrong on our side ({type(exc).__name__}).")
         return "failed", None
-    job_succeed(job_id=job_id, token=token, result=result)
+    ctx.remove_work_dir()
+    if (not job_succeed(job_id=job_id, token=token, result=result)
+            and Job.objects.filter(pk=job_id, claim_token=token, cancel_requested_at__isnull=False).exists()):
+        # Cancelled after the last progress report: the user asked, so the outputs go.
+        ctx.discard_outputs()
+        job_mark_cancelled(job_id=job_id, token=token)
+        return "cancelled", None
     return "done", None
+
+
+def _end_failed(ctx: JobContext) -> None:
+    ctx.discard_outputs()
+    ctx.remove_work_dir()
 
 
 def job_list_for(*, user: User) -> Any:
     return Job.objects.filter(user=user)
 
-
-ProgressFnType = ProgressFn

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from importlib import import_module
 from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
 
-from jobs.models import Job
+from jobs.context import JobContext
 from jobs.services import JobWork, job_execute, job_fail, job_reconcile
-from mediakit.progress import ProgressFn
 
 
 class JobTask(Task):  # type: ignore[misc]
@@ -40,16 +40,41 @@ class JobTask(Task):  # type: ignore[misc]
         return outcome
 
 
+def job_time_limits(name: str) -> tuple[int, int]:
+    """(soft, hard) whole seconds for a task: its entry in JOBS_TIME_LIMITS_S, else the default."""
+    soft, hard = settings.JOBS_TIME_LIMITS_S.get(name, settings.JOBS_DEFAULT_TIME_LIMITS_S)
+    return round(soft), round(hard)
+
+
+def job_task(name: str, *, run: str) -> Any:
+    """Register the Celery task ``name`` that runs the job function at dotted path ``run``.
+
+    The one way apps declare job tasks: a stable explicit name, the JobTask base (claim, progress,
+    retries) and time limits from settings. The run function is imported when the task runs, so
+    importing a tasks module stays cheap.
+    """
+    module_name, _, func_name = run.rpartition(".")
+    soft, hard = job_time_limits(name)
+
+    def task(self: JobTask, job_id: str) -> str:
+        work = getattr(import_module(module_name), func_name)
+        return self.run_job(job_id, work)
+
+    task.__name__ = task.__qualname__ = name.replace(".", "__")
+    return shared_task(name=name, bind=True, base=JobTask, soft_time_limit=soft, time_limit=hard)(task)
+
+
 @shared_task(name="jobs.reconcile", ignore_result=True)
 def reconcile_task() -> int:
     return len(job_reconcile())
 
 
-def probe_work(*, job: Job, progress: ProgressFn) -> dict[str, Any]:
+def probe_work(*, ctx: JobContext) -> dict[str, Any]:
     """Exercise the worker path end to end: claim, progress, heartbeat, output at a keyed path.
 
     Appends one line per attempt to an attempt log, so a re-run after a killed worker is visible.
     """
+    job = ctx.job
     params = job.params
     steps = int(params.get("steps", 5))
     step_s = float(params.get("step_s", 0.2))
@@ -58,14 +83,16 @@ def probe_work(*, job: Job, progress: ProgressFn) -> dict[str, Any]:
     log = out_dir / "attempts.log"
     with log.open("a") as fh:
         fh.write(json.dumps({"event": "start", "attempt": job.attempts, "worker": job.worker}) + "\n")
+    if params.get("store_output"):
+        ctx.store_output(b"partial", f"jobs/{job.pk}/partial.bin")
     for i in range(steps):
         time.sleep(step_s)
-        progress("probe", (i + 1) / steps, f"Step {i + 1} of {steps}")
+        with (out_dir / "steps.log").open("a") as fh:
+            fh.write(json.dumps({"step": i + 1, "at": time.time()}) + "\n")
+        ctx.progress("probe", (i + 1) / steps, f"Step {i + 1} of {steps}")
     with log.open("a") as fh:
         fh.write(json.dumps({"event": "done", "attempt": job.attempts}) + "\n")
     return {"params": params, "steps": steps, "worker": job.worker}
 
 
-@shared_task(name="jobs.probe", bind=True, base=JobTask)
-def probe_task(self: JobTask, job_id: str) -> str:
-    return self.run_job(job_id, probe_work)
+probe_task = job_task("jobs.probe_worker", run="jobs.tasks.probe_work")

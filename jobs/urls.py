@@ -6,4 +6,5 @@ app_name = "jobs"
 urlpatterns = [
     path("", views.job_list, name="home"),
     path("<uuid:job_id>/", views.job_detail, name="detail"),
+    path("<uuid:job_id>/cancel/", views.job_cancel_view, name="cancel"),
 ]

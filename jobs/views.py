@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from jobs.selectors import jobs_visible_to
+from jobs.services import job_cancel
+from mediakit.errors import EncoreError
 
 
 @login_required
@@ -19,3 +24,17 @@ def job_list(request: HttpRequest) -> HttpResponse:
 def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = get_object_or_404(jobs_visible_to(user=request.user), pk=job_id)
     return render(request, "jobs/detail.html", {"job": job})
+
+
+@login_required
+@require_POST
+def job_cancel_view(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    job = get_object_or_404(jobs_visible_to(user=request.user), pk=job_id)
+    try:
+        job_cancel(job=job, by=request.user)  # type: ignore[arg-type]
+    except EncoreError as exc:
+        messages.error(request, exc.message)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect("jobs:detail", job_id=job.pk)
+    return redirect(target)

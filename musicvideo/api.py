@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from jobs.serializers import JobSerializer
 from musicvideo.models import Song
 from musicvideo.selectors import analysis_latest, scene_of, songs_visible_to, storyboard_latest
 from musicvideo.serializers import (
@@ -28,7 +29,7 @@ from musicvideo.services import (
     song_analysis_start,
     song_create,
     song_lyrics_set,
-    storyboard_rebuild,
+    storyboard_request,
 )
 
 
@@ -77,16 +78,18 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(SongAnalysisSerializer(created).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(methods=["GET"], responses={200: StoryboardSerializer})
-    @extend_schema(methods=["POST"], request=StoryboardRequestSerializer, responses={201: StoryboardSerializer},
-                   description="Write a new storyboard in another style from the latest finished analysis.")
+    @extend_schema(methods=["POST"], request=StoryboardRequestSerializer, responses={202: JobSerializer},
+                   description="Queue a new storyboard in another style from the latest finished analysis; "
+                               "follow the returned job (409 storyboard_running while one is being written).")
     @action(detail=True, methods=["get", "post"])
     def storyboard(self, request: Request, pk: str | None = None) -> Response:
         song = self.get_object()
         if request.method == "POST":
             form = StoryboardRequestSerializer(data=request.data)
             form.is_valid(raise_exception=True)
-            board = storyboard_rebuild(song=song, style=form.validated_data["style"])
-            return Response(StoryboardSerializer(board).data, status=status.HTTP_201_CREATED)
+            job = storyboard_request(song=song, user=request.user,  # type: ignore[arg-type]
+                                     style=form.validated_data["style"])
+            return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
         latest = storyboard_latest(song=song)
         if latest is None:
             raise Http404("This song has no storyboard yet.")

@@ -16,9 +16,9 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mediakit.audio import write_wav
-from musicvideo.testing.synthetic import make_song, pop_song
 from musicvideo.models import SongAnalysis, Storyboard
 from musicvideo.services import song_create
+from musicvideo.testing.synthetic import make_song, pop_song
 
 
 def song_stage(user: User, out_dir: Path) -> dict[str, Any]:
@@ -43,6 +43,3 @@ def song_stage(user: User, out_dir: Path) -> dict[str, Any]:
             "words": len(analysis.words), "scenes": len(scenes), "storyboard": str(storyboard_path),
             "page": f"/songs/{song.pk}/",
             "music_video": "not rendered: adapter training and rendering are not built yet"}
-
-
-DEMO_STAGES = [("song", song_stage)]

@@ -1,31 +1,28 @@
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from config.uploads import accept_upload, delete_stored
+from jobs.context import JobContext
 from jobs.models import Job
 from jobs.services import job_create
 from mediakit.errors import EncoreError
 from mediakit.probe import MediaInfo
-from mediakit.progress import ProgressFn
 from mediakit.validate import MediaLimits, audio_limits
 from musicvideo.audio.analysis import Analysis, AnalysisOptions, analyze_file
 from musicvideo.audio.lyrics import LyricsError, WhisperConfig, parse_lrc, parse_lyrics
 from musicvideo.models import Scene, Song, SongAnalysis, Storyboard
 from musicvideo.prompt_writers import writer_from_settings
 from musicvideo.storyboard import STYLE_PRESETS, StoryboardError, build_storyboard
+from musicvideo.storyboard import Storyboard as StoryboardPlan
 
 
 class SongStateError(EncoreError):
@@ -140,46 +137,27 @@ def analysis_options() -> AnalysisOptions:
         max_duration_s=settings.SONG_MAX_DURATION_S)
 
 
-def song_analysis_run(*, job: Job, progress: ProgressFn) -> dict[str, Any]:
-    """The analysis job's work: analyse, store the results on the row, write the first storyboard.
+def song_analysis_run(*, ctx: JobContext) -> dict[str, Any]:
+    """The analysis job's work: analyse, write the first storyboard, store both.
 
     Safe to run twice: the row is overwritten and the storyboards of this analysis are replaced.
+    The storyboard is written (perhaps by an LLM over the network) before the transaction opens.
     """
-    analysis = SongAnalysis.objects.select_related("song").get(job=job)
+    analysis = SongAnalysis.objects.select_related("song").get(job=ctx.job)
     song = analysis.song
     options = analysis_options()
     options = replace(options, lrc_text=song.lyrics_lrc or None, lyrics_text=song.lyrics_text or None)
-    with _local_song(song=song, job=job) as path:
-        result = analyze_file(path, options=options, progress=progress)
-    progress("storyboard", 1.0, "Writing the storyboard")
+    with ctx.local_copy(song.file.name) as path:
+        result = analyze_file(path, options=options, progress=ctx.progress)
+    ctx.progress("storyboard", 0.99, "Writing the storyboard")
+    plan = storyboard_plan(result, style=settings.MUSICVIDEO_DEFAULT_STYLE)
     with transaction.atomic():
         _store_analysis(analysis, result)
         analysis.storyboards.all().delete()
-        board = storyboard_create(analysis=analysis, style=settings.MUSICVIDEO_DEFAULT_STYLE)
+        board = storyboard_save(analysis=analysis, plan=plan)
     return {"song_id": song.pk, "analysis_id": analysis.pk, "storyboard_id": board.pk,
             "tempo_bpm": result.tempo_bpm, "sections": len(result.sections), "words": len(result.words),
             "scenes": board.scenes.count(), "warnings": result.warnings}
-
-
-@contextmanager
-def _local_song(*, song: Song, job: Job) -> Iterator[Path]:
-    """The song as a local file: its own path on local storage, a job-keyed copy from S3."""
-    try:
-        local: Path | None = Path(default_storage.path(song.file.name))
-    except NotImplementedError:
-        local = None
-    if local is not None:
-        yield local
-        return
-    # Remote storage: copy to a deterministic, job-keyed path (a re-run overwrites it).
-    copy = settings.ENCORE_WORK_DIR / "jobs" / str(job.pk) / Path(song.file.name).name
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with default_storage.open(song.file.name, "rb") as src, copy.open("wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        yield copy
-    finally:
-        shutil.rmtree(copy.parent, ignore_errors=True)
 
 
 def _store_analysis(row: SongAnalysis, result: Analysis) -> None:
@@ -218,33 +196,66 @@ def analysis_result(analysis: SongAnalysis) -> Analysis:
         "waveform": analysis.waveform, "warnings": analysis.warnings, "timings_s": analysis.timings})
 
 
-def storyboard_create(*, analysis: SongAnalysis, style: str) -> Storyboard:
-    """Plan scenes and write prompts for a finished analysis (LLM when configured, else templates)."""
+def _style_check(style: str) -> None:
     if style not in STYLE_PRESETS:
         raise StoryboardError(f"Unknown style '{style}'. Choose one of: {', '.join(STYLE_PRESETS)}.",
                               code="style_unknown")
+
+
+def storyboard_plan(analysis: Analysis, *, style: str) -> StoryboardPlan:
+    """Plan scenes and write prompts (LLM when configured, else templates). May use the network:
+    call it from a job, never inside a transaction or a web request."""
+    _style_check(style)
     writer = writer_from_settings(base_url=settings.MUSICVIDEO_LLM_BASE_URL, model=settings.MUSICVIDEO_LLM_MODEL,
                                   api_key=settings.MUSICVIDEO_LLM_API_KEY,
                                   timeout_s=settings.MUSICVIDEO_LLM_TIMEOUT_S)
-    board = build_storyboard(analysis_result(analysis), style=style, trigger=settings.MUSICVIDEO_TRIGGER_TOKEN,
-                             writer=writer)
+    return build_storyboard(analysis, style=style, trigger=settings.MUSICVIDEO_TRIGGER_TOKEN, writer=writer)
+
+
+def storyboard_save(*, analysis: SongAnalysis, plan: StoryboardPlan) -> Storyboard:
     with transaction.atomic():
-        row = Storyboard.objects.create(song=analysis.song, analysis=analysis, style=style, trigger=board.trigger,
-                                        writer=board.writer, warnings=board.warnings)
+        row = Storyboard.objects.create(song=analysis.song, analysis=analysis, style=plan.style, trigger=plan.trigger,
+                                        writer=plan.writer, warnings=plan.warnings)
         Scene.objects.bulk_create([
             Scene(storyboard=row, index=s.index, start_s=s.start_s, end_s=s.end_s, start_beat=s.start_beat,
                   n_beats=s.n_beats, section=s.section, mood=s.mood, valence=s.valence, arousal=s.arousal,
                   lyric=s.lyric, prompt=s.prompt)
-            for s in board.scenes])
+            for s in plan.scenes])
     return row
 
 
-def storyboard_rebuild(*, song: Song, style: str) -> Storyboard:
-    """A new storyboard in ``style`` from the song's latest finished analysis."""
+STORYBOARD_TASK = "musicvideo.write_storyboard"
+
+
+def storyboard_job_running(*, song: Song) -> Job | None:
+    return (Job.objects.filter(kind=Job.Kind.STORYBOARD, params__song_id=song.pk,
+                               status__in=(Job.Status.QUEUED, Job.Status.RUNNING)).order_by("-created_at").first())
+
+
+def storyboard_request(*, song: Song, user: User, style: str) -> Job:
+    """Queue a new storyboard in ``style`` from the song's latest finished analysis."""
+    _style_check(style)
     analysis = song.analyses.filter(completed_at__isnull=False).order_by("-created_at").first()
     if analysis is None:
         raise SongStateError("The song has no finished analysis yet.", code="analysis_not_ready")
-    return storyboard_create(analysis=analysis, style=style)
+    with transaction.atomic():
+        Song.objects.select_for_update().filter(pk=song.pk).first()
+        if storyboard_job_running(song=song) is not None:
+            raise SongStateError("A storyboard is being written for this song already; wait for it.",
+                                 code="storyboard_running")
+        return job_create(user=user, kind=Job.Kind.STORYBOARD, task_name=STORYBOARD_TASK, queue="cpu",
+                          params={"song_id": song.pk, "analysis_id": analysis.pk, "style": style},
+                          message="Waiting for a worker to write the storyboard")
+
+
+def storyboard_write_run(*, ctx: JobContext) -> dict[str, Any]:
+    """The storyboard job: plan (perhaps with an LLM, outside any transaction), then store."""
+    analysis = SongAnalysis.objects.select_related("song").get(pk=ctx.job.params["analysis_id"])
+    ctx.progress("storyboard", 0.1, "Writing the scenes")
+    plan = storyboard_plan(analysis_result(analysis), style=ctx.job.params["style"])
+    ctx.progress("storyboard", 0.9, "Saving the storyboard")
+    board = storyboard_save(analysis=analysis, plan=plan)
+    return {"song_id": analysis.song_id, "storyboard_id": board.pk, "scenes": len(plan.scenes)}
 
 
 def scene_prompt_update(*, scene: Scene, prompt: str) -> Scene:

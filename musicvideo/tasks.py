@@ -1,12 +1,6 @@
 from __future__ import annotations
 
-from celery import shared_task
+from jobs.tasks import job_task
 
-from jobs.tasks import JobTask
-
-
-@shared_task(name="musicvideo.analyze_song", bind=True, base=JobTask, acks_late=True, reject_on_worker_lost=True)
-def analyze_song_task(self: JobTask, job_id: str) -> str:
-    from musicvideo.services import song_analysis_run
-
-    return self.run_job(job_id, song_analysis_run)
+analyze_song_task = job_task("musicvideo.analyze_song", run="musicvideo.services.song_analysis_run")
+write_storyboard_task = job_task("musicvideo.write_storyboard", run="musicvideo.services.storyboard_write_run")

@@ -12,7 +12,13 @@ from config.uploads import serve_stored
 from mediakit.errors import EncoreError
 from musicvideo.models import Song
 from musicvideo.selectors import analysis_latest, songs_visible_to, storyboard_latest
-from musicvideo.services import song_analysis_start, song_create, song_lyrics_set, storyboard_rebuild
+from musicvideo.services import (
+    song_analysis_start,
+    song_create,
+    song_lyrics_set,
+    storyboard_job_running,
+    storyboard_request,
+)
 from musicvideo.storyboard import STYLE_PRESETS
 
 # What each analysis warning means to the person looking at the page.
@@ -51,6 +57,7 @@ def song_detail(request: HttpRequest, song_id: int) -> HttpResponse:
     return render(request, "musicvideo/song.html", {
         "song": song, "analysis": analysis, "storyboard": board, "styles": sorted(STYLE_PRESETS),
         "warnings": warnings, "scenes": list(board.scenes.all()) if board else [],
+        "storyboard_job": storyboard_job_running(song=song),
     })
 
 
@@ -88,7 +95,7 @@ def song_lyrics(request: HttpRequest, song_id: int) -> HttpResponse:
 def song_storyboard(request: HttpRequest, song_id: int) -> HttpResponse:
     song = _song(request, song_id)
     try:
-        storyboard_rebuild(song=song, style=request.POST.get("style", ""))
+        storyboard_request(song=song, user=request.user, style=request.POST.get("style", ""))  # type: ignore[arg-type]
     except EncoreError as exc:
         messages.error(request, f"{exc.message} ({exc.code})")
     return redirect(f"{song_url(song)}#storyboard")

@@ -9,9 +9,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from soundtrack.testing.synthetic import make_beat_video
 from soundtrack.models import Soundtrack
 from soundtrack.services import soundtrack_create, source_video_create
+from soundtrack.testing.synthetic import make_beat_video
 
 
 def soundtrack_stage(user: User, out_dir: Path) -> dict[str, Any]:
@@ -36,6 +36,3 @@ def soundtrack_stage(user: User, out_dir: Path) -> dict[str, Any]:
     facts.update(tempo_bpm=summary["music"]["tempo_bpm"], key=summary["music"]["key"],
                  beat_hit_rate=summary["alignment"]["hit_rate"], page=f"/soundtrack/tracks/{soundtrack.pk}/")
     return facts
-
-
-DEMO_STAGES = [("soundtrack", soundtrack_stage)]

@@ -1,24 +1,19 @@
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 
-from config.uploads import accept_upload, delete_stored, store_file
+from config.uploads import accept_upload
+from jobs.context import JobContext
 from jobs.models import Job
 from jobs.services import job_create
 from mediakit.probe import MediaInfo
-from mediakit.progress import ProgressFn
 from mediakit.validate import MediaLimits, video_limits
 from soundtrack.engine import EngineSettings, SoundtrackOptions, score_video
 from soundtrack.engine.errors import SoundtrackError
@@ -99,42 +94,18 @@ def soundtrack_another_take(*, user: User, soundtrack: Soundtrack) -> Soundtrack
                              mix=soundtrack.mix)
 
 
-@contextmanager
-def _local_copy(name: str) -> Iterator[Path]:
-    """A path on local disk for a stored file (S3 objects are fetched into the work folder)."""
-    if isinstance(default_storage, FileSystemStorage):
-        yield Path(default_storage.path(name))
-        return
-    work = Path(settings.ENCORE_WORK_DIR) / "fetch"
-    work.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=work, suffix=Path(name).suffix) as tmp, default_storage.open(name, "rb") as src:
-        shutil.copyfileobj(src, tmp)
-        tmp.flush()
-        yield Path(tmp.name)
-
-
-def _store_replacing(source: Path, name: str) -> str:
-    # A re-run of the same job writes the same names: remove the old file first, or the storage
-    # would save the new one under a new random suffix.
-    delete_stored([name])
-    return store_file(source=source, name=name)
-
-
-def soundtrack_run(*, job: Job, progress: ProgressFn) -> dict[str, Any]:
+def soundtrack_run(*, ctx: JobContext) -> dict[str, Any]:
     """The job's work: score the video, store the three outputs, fill in the row. Safe to run twice."""
-    soundtrack = Soundtrack.objects.select_related("video").get(job=job)
-    work = Path(settings.ENCORE_WORK_DIR) / "soundtrack" / str(job.pk)
+    soundtrack = Soundtrack.objects.select_related("video").get(job=ctx.job)
     options = SoundtrackOptions(genre=soundtrack.genre, energy=soundtrack.energy, seed=soundtrack.seed,
                                 mix=soundtrack.mix)  # type: ignore[arg-type]
-    try:
-        with _local_copy(soundtrack.video.file.name) as source:
-            outputs = score_video(source, work, options=options, settings=engine_settings(), progress=progress)
-        prefix = f"soundtracks/{soundtrack.user_id}/{soundtrack.pk}"
-        video_name = _store_replacing(outputs.video, f"{prefix}/soundtrack.mp4")
-        audio_name = _store_replacing(outputs.audio, f"{prefix}/music.wav")
-        midi_name = _store_replacing(outputs.midi, f"{prefix}/music.mid") if outputs.midi else ""
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with ctx.local_copy(soundtrack.video.file.name) as source:
+        outputs = score_video(source, ctx.work_dir / "engine", options=options, settings=engine_settings(),
+                              progress=ctx.progress)
+    prefix = f"soundtracks/{soundtrack.user_id}/{soundtrack.pk}"
+    video_name = ctx.store_output(outputs.video, f"{prefix}/soundtrack.mp4")
+    audio_name = ctx.store_output(outputs.audio, f"{prefix}/music.wav")
+    midi_name = ctx.store_output(outputs.midi, f"{prefix}/music.mid") if outputs.midi else ""
     summary = outputs.summary
     Soundtrack.objects.filter(pk=soundtrack.pk).update(
         video_file=video_name, audio_file=audio_name, midi_file=midi_name, backend=summary["backend"],

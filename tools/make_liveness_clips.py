@@ -39,7 +39,6 @@ from charcha.testing.attacks import (  # noqa: E402
     make_attempt,
     render,
 )
-from charcha.vision.challenge import challenge_duration_s  # noqa: E402
 from charcha.testing.fixtures import (  # noqa: E402
     FAKE_CAMERA_JSON,
     FIXTURES_DIR,
@@ -48,6 +47,7 @@ from charcha.testing.fixtures import (  # noqa: E402
     steps_to_json,
     write_mjpeg,
 )
+from charcha.vision.challenge import challenge_duration_s  # noqa: E402
 from charcha.vision.types import ChallengeStep  # noqa: E402
 
 GENUINE_SEED = 1
@@ -140,8 +140,8 @@ def make_fake_camera(out: Path) -> None:
 
 def check(out: Path) -> list[str]:
     """Verify every clip with the real engine; return the mismatches."""
-    from charcha.vision import LivenessVerifier
     from charcha.testing.fixtures import load_clip
+    from charcha.vision import LivenessVerifier
 
     verifier = LivenessVerifier(identity_backend="dlib")
     problems = []

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from charcha.vision.challenge import challenge_duration_s, generate_steps
 from charcha.testing.synth import FacePuppet, FaceState
+from charcha.vision.challenge import challenge_duration_s, generate_steps
 from charcha.vision.types import CapturedFrame, ChallengeStep
 
 FPS = 15.0

@@ -18,6 +18,8 @@
     }
     const message = el.querySelector('[data-role="message"]');
     if (message) message.textContent = (job.stage ? job.stage + ": " : "") + (job.message || "");
+    const cancel = el.querySelector('[data-role="cancel"]');
+    if (cancel && (FINISHED.has(job.status) || job.cancel_requested)) cancel.hidden = true;
     const error = el.querySelector('[data-role="error"]');
     if (error) {
       if (job.error_code) {
@@ -62,8 +64,29 @@
     if (!FINISHED.has(el.dataset.jobStatus)) tick();
   }
 
+  function csrfToken(form) {
+    const input = form.querySelector('input[name="csrfmiddlewaretoken"]');
+    return input ? input.value : "";
+  }
+
+  // Cancel through the API without leaving the page; the poll then shows "Cancelled".
+  function wireCancel(el) {
+    const form = el.querySelector('[data-role="cancel"]');
+    if (!form) return;
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const button = form.querySelector("button");
+      if (button) { button.disabled = true; button.textContent = "Cancelling…"; }
+      const response = await fetch("/api/jobs/" + el.dataset.jobId + "/cancel/", {
+        method: "POST", credentials: "same-origin",
+        headers: {"Accept": "application/json", "X-CSRFToken": csrfToken(form)}});
+      if (response.ok) render(el, await response.json());
+      else if (button) { button.disabled = false; button.textContent = "Cancel"; }
+    });
+  }
+
   window.encoreWatchJobs = function (root) {
-    (root || document).querySelectorAll("[data-job-id]").forEach(watch);
+    (root || document).querySelectorAll("[data-job-id]").forEach(function (el) { wireCancel(el); watch(el); });
   };
   document.addEventListener("DOMContentLoaded", function () { window.encoreWatchJobs(document); });
 })();

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from charcha.models import CaptureFrame, Challenge, ConsentRecord
-from charcha.notices import notice_current
+from charcha.notices import CURRENT_VERSION, notice_current
 from charcha.services import challenge_finish, challenge_verdict_apply
 from tests.charcha.conftest import at, cadence, issue, jpeg, passing_verdict, stream
 from tests.conftest import stored_files
@@ -55,7 +55,8 @@ def test_issue_answers_steps_prompts_nonce_and_capture_settings(api_user: APICli
 @pytest.mark.parametrize(("payload", "status", "code"), [
     ({}, 400, "required"),
     ({"notice_version": 1, "notice_sha256": "nothex"}, 400, "invalid"),
-    ({"notice_version": 1, "notice_sha256": "0" * 64}, 409, "notice_mismatch"),
+    ({"notice_version": CURRENT_VERSION, "notice_sha256": "0" * 64}, 409, "notice_mismatch"),
+    ({"notice_version": 1, "notice_sha256": "0" * 64}, 409, "notice_outdated"),
     ({"notice_version": 7, "notice_sha256": "0" * 64}, 400, "notice_unknown"),
 ])
 def test_issue_refusals(api_user: APIClient, payload: dict[str, Any], status: int, code: str) -> None:

@@ -70,7 +70,7 @@ def test_issued_steps_differ_between_challenges(user: User) -> None:
 
 def test_issue_refuses_a_notice_other_than_the_published_text(user: User) -> None:
     with pytest.raises(ChallengeError) as err:
-        challenge_issue(user=user, notice_version=1, notice_sha256="0" * 64)
+        challenge_issue(user=user, notice_version=notice_current().version, notice_sha256="0" * 64)
     assert err.value.code == "notice_mismatch"
     with pytest.raises(ChallengeError) as err:
         challenge_issue(user=user, notice_version=99, notice_sha256=notice_current().sha256)
@@ -235,7 +235,7 @@ def test_a_challenge_finishes_once(user: User, django_capture_on_commit_callback
     assert finished.state == Challenge.State.VERIFYING
     assert finished.job is not None
     assert finished.job.params == {"challenge_id": str(issued.challenge.pk)}
-    assert (finished.job.task_name, finished.job.queue) == ("charcha.verify", "cpu")
+    assert (finished.job.task_name, finished.job.queue) == ("charcha.verify_challenge", "cpu")
     for call in (
         lambda: challenge_finish(user=user, challenge_id=issued.challenge.pk, nonce=issued.nonce,
                                  now=at(issued.challenge, 400)),

@@ -65,7 +65,7 @@ def test_the_retention_sweep_is_scheduled_and_registered() -> None:
     assert entry["task"] == "charcha.retention_sweep"
     assert entry["schedule"] == 3600.0
     assert "charcha.retention_sweep" in celery_app.tasks
-    assert "charcha.verify" in celery_app.tasks
+    assert "charcha.verify_challenge" in celery_app.tasks
 
 
 @pytest.mark.django_db

@@ -92,9 +92,16 @@ def test_a_genuine_attempt_passes_and_only_encrypted_training_data_is_kept(user:
     consent = ConsentRecord.objects.get(challenge=challenge)
     kept = list(CaptureFrame.objects.filter(challenge=challenge).order_by("index"))
     assert len(kept) >= 5
-    assert [f.index for f in kept] == [t["index"] for t in consent.evidence["training_frames"]]
+    runs = consent.evidence["training_runs"]
+    assert len(runs) >= 2 and all(run["last"] - run["first"] == 16 for run in runs)
+    run_indices = {i for run in runs for i in range(run["first"], run["last"] + 1)}
+    stills = [t["index"] for t in consent.evidence["training_frames"]]
+    assert [f.index for f in kept] == sorted(set(stills) | run_indices)
+    assert [i for i, _ in frame_bytes_for_training(consent=consent)] == stills
+    kept = [f for f in kept if f.index in set(stills)]
     assert all(step["seen_at_s"] is not None for step in consent.challenge_steps)
-    assert sorted(stored_files(media_root)) == sorted(f.path for f in kept)
+    assert sorted(stored_files(media_root)) == sorted(CaptureFrame.objects.filter(challenge=challenge)
+                                                      .values_list("path", flat=True))
     for frame, (index, jpeg_bytes) in zip(kept, frame_bytes_for_training(consent=consent), strict=True):
         stored = (media_root / frame.path).read_bytes()
         assert frame.index == index

@@ -38,7 +38,7 @@ def test_signup_then_navigate(page: Page, live_server: Any) -> None:
 
 def test_job_page_shows_live_progress_until_done(page: Page, live_server: Any) -> None:
     user = login(page, live_server)
-    job = Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", status="running",
+    job = Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker", status="running",
                              stage="probe", progress=0.1, message="Step 1 of 10")
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
     page.evaluate("""() => { window.finished = null;
@@ -58,7 +58,7 @@ def test_job_page_shows_live_progress_until_done(page: Page, live_server: Any) -
 
 def test_failed_job_shows_its_error(page: Page, live_server: Any) -> None:
     user = login(page, live_server)
-    job = Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", status="running")
+    job = Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker", status="running")
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
     Job.objects.filter(pk=job.pk).update(status="failed", error_code="song_silent", error_detail="The song is silent.")
     expect(page.locator('.job-progress [data-role="error"]')).to_have_text("The song is silent. song_silent")

@@ -8,7 +8,7 @@ from jobs.models import Job
 
 
 def make_job(user: User, **kw: object) -> Job:
-    return Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", **kw)
+    return Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker", **kw)
 
 
 @pytest.mark.django_db

@@ -18,7 +18,7 @@ from mediakit.errors import EncoreError
 
 @pytest.fixture
 def job(user: Any) -> Job:
-    return Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe",
+    return Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker",
                               params={"steps": 3, "step_s": 0.0})
 
 
@@ -67,8 +67,8 @@ def test_running_twice_is_safe(job: Job) -> None:
 
 @pytest.mark.django_db
 def test_encore_error_fails_job_with_its_code(job: Job) -> None:
-    def work(*, job: Job, progress: Any) -> None:
-        progress("analyze", 0.5, "half")
+    def work(*, ctx: Any) -> None:
+        ctx.progress("analyze", 0.5, "half")
         raise EncoreError("The song is silent.", code="song_silent")
 
     outcome, _ = job_execute(job_id=str(job.pk), work=work, eager=True)
@@ -80,7 +80,7 @@ def test_encore_error_fails_job_with_its_code(job: Job) -> None:
 
 @pytest.mark.django_db
 def test_unexpected_exception_is_internal_error(job: Job) -> None:
-    def work(*, job: Job, progress: Any) -> None:
+    def work(*, ctx: Any) -> None:
         raise ZeroDivisionError
 
     job_execute(job_id=str(job.pk), work=work, eager=True)
@@ -101,14 +101,14 @@ def test_job_that_keeps_dying_ends_as_attempts_exhausted(job: Job) -> None:
 @pytest.mark.django_db
 def test_reconciler_requeues_stale_and_lost_jobs_only(user: Any, django_capture_on_commit_callbacks: Any) -> None:
     long_ago = timezone.now() - timedelta(hours=2)
-    stale = Job.objects.create(user=user, kind="probe", task_name="jobs.probe", status="running",
+    stale = Job.objects.create(user=user, kind="probe", task_name="jobs.probe_worker", status="running",
                                attempts=1, heartbeat_at=long_ago, params={"steps": 1, "step_s": 0})
-    fresh = Job.objects.create(user=user, kind="probe", task_name="jobs.probe", status="running",
+    fresh = Job.objects.create(user=user, kind="probe", task_name="jobs.probe_worker", status="running",
                                attempts=1, heartbeat_at=timezone.now())
-    lost = Job.objects.create(user=user, kind="probe", task_name="jobs.probe", enqueued_at=long_ago,
+    lost = Job.objects.create(user=user, kind="probe", task_name="jobs.probe_worker", enqueued_at=long_ago,
                               params={"steps": 1, "step_s": 0})
-    waiting = Job.objects.create(user=user, kind="probe", task_name="jobs.probe", enqueued_at=timezone.now())
-    done = Job.objects.create(user=user, kind="probe", task_name="jobs.probe", status="succeeded")
+    waiting = Job.objects.create(user=user, kind="probe", task_name="jobs.probe_worker", enqueued_at=timezone.now())
+    done = Job.objects.create(user=user, kind="probe", task_name="jobs.probe_worker", status="succeeded")
     resent = job_reconcile()
     assert sorted(map(str, resent)) == sorted([str(stale.pk), str(lost.pk)])
     # Eager mode ran the re-sent jobs here and now.
@@ -123,7 +123,7 @@ def test_reconciler_requeues_stale_and_lost_jobs_only(user: Any, django_capture_
 @pytest.mark.django_db
 def test_job_create_enqueues_only_on_commit(user: Any, django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", params={"steps": 1, "step_s": 0})
+        job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker", params={"steps": 1, "step_s": 0})
         assert Job.objects.get(pk=job.pk).status == "queued"
     assert len(callbacks) == 1
     callbacks[0]()

@@ -99,7 +99,7 @@ def attempts_log(job: Job) -> list[dict[str, Any]]:
 
 def test_worker_runs_job_queued_running_succeeded(worker: Callable[[], Any], user: Any) -> None:
     worker()
-    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", params={"steps": 8, "step_s": 0.3})
+    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker", params={"steps": 8, "step_s": 0.3})
     seen = watch(job, lambda j: j.is_finished)
     statuses = [s for s, _ in seen]
     assert statuses[0] == "queued"
@@ -115,7 +115,7 @@ def test_worker_runs_job_queued_running_succeeded(worker: Callable[[], Any], use
 
 def test_killed_worker_job_is_rerun_to_success_exactly_once(worker: Callable[[], Any], user: Any) -> None:
     worker()
-    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", params={"steps": 12, "step_s": 0.4})
+    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker", params={"steps": 12, "step_s": 0.4})
     watch(job, lambda j: j.status == "running" and j.progress >= 0.25)
     job.refresh_from_db()
     child_pid = int(job.worker.rsplit(":", 1)[1])
@@ -130,7 +130,7 @@ def test_killed_worker_job_is_rerun_to_success_exactly_once(worker: Callable[[],
 
 def test_reconciler_resends_job_whose_message_was_lost(worker: Callable[[], Any], user: Any) -> None:
     # A job row with no message anywhere (the broker lost it), claimed once by a worker that died.
-    job = Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", status="running", attempts=1,
+    job = Job.objects.create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker", status="running", attempts=1,
                              params={"steps": 2, "step_s": 0.1})
     Job.objects.filter(pk=job.pk).update(heartbeat_at=job.created_at)
     worker()
@@ -140,3 +140,26 @@ def test_reconciler_resends_job_whose_message_was_lost(worker: Callable[[], Any]
     job.refresh_from_db()
     assert (job.status, job.attempts) == ("succeeded", 2)
     assert [e["event"] for e in attempts_log(job)] == ["start", "done"]
+
+
+def test_cancel_stops_a_running_job_within_one_progress_report(worker: Callable[[], Any], user: Any) -> None:
+    from jobs.services import job_cancel
+    from tests.conftest import stored_files
+
+    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker",
+                     params={"steps": 40, "step_s": 0.2, "store_output": True})
+    worker()
+    watch(job, lambda j: j.status == "running" and j.progress >= 0.1)
+    assert stored_files(settings.MEDIA_ROOT) == [f"jobs/{job.pk}/attempts.log", f"jobs/{job.pk}/partial.bin",
+                                                 f"jobs/{job.pk}/steps.log"]
+    job_cancel(job=job, by=user)
+    watch(job, lambda j: j.is_finished)
+    assert (job.status, job.message, job.error_code) == ("cancelled", "Cancelled", "")
+    assert job.cancel_requested_at is not None
+    steps_log = settings.MEDIA_ROOT / "jobs" / str(job.pk) / "steps.log"
+    steps = [json.loads(line) for line in steps_log.read_text().splitlines()]
+    after = [e for e in steps if e["at"] >= job.cancel_requested_at.timestamp()]
+    # The step during which the request came in reports, finds the request, and the run stops there.
+    assert len(after) <= 1 and len(steps) < 40
+    assert not any(e["event"] == "done" for e in attempts_log(job))
+    assert stored_files(settings.MEDIA_ROOT) == [f"jobs/{job.pk}/attempts.log", f"jobs/{job.pk}/steps.log"]

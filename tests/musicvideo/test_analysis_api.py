@@ -202,13 +202,27 @@ def test_unknown_scene_is_404(api_user: APIClient, song: Song) -> None:
                           format="json").status_code == 404
 
 
-def test_rewrite_storyboard_in_another_style(api_user: APIClient, song: Song) -> None:
-    response = api_user.post(f"/api/songs/{song.pk}/storyboard/", {"style": "anime"}, format="json")
-    assert response.status_code == 201
-    assert response.json()["style"] == "anime"
+def test_rewrite_storyboard_in_another_style(api_user: APIClient, song: Song,
+                                             django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_user.post(f"/api/songs/{song.pk}/storyboard/", {"style": "anime"}, format="json")
+    assert response.status_code == 202
+    job = Job.objects.get(pk=response.json()["id"])
+    assert (job.kind, job.task_name, job.status) == ("storyboard", "musicvideo.write_storyboard", "succeeded")
+    assert job.params["style"] == "anime" and job.result["scenes"] > 0
     assert Storyboard.objects.filter(song=song).count() == 2
     latest = api_user.get(f"/api/songs/{song.pk}/storyboard/").json()
     assert latest["style"] == "anime" and all("anime key visual" in s["prompt"] for s in latest["scenes"])
+
+
+def test_a_second_rewrite_while_one_is_queued_is_refused(api_user: APIClient, song: Song) -> None:
+    # Without executing on-commit callbacks the first storyboard job stays queued.
+    first = api_user.post(f"/api/songs/{song.pk}/storyboard/", {"style": "anime"}, format="json")
+    assert first.status_code == 202
+    before = snapshot()
+    again = api_user.post(f"/api/songs/{song.pk}/storyboard/", {"style": "neon"}, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "storyboard_running")
+    assert snapshot() == before
 
 
 def test_unknown_style_changes_nothing(api_user: APIClient, song: Song) -> None:
@@ -261,13 +275,16 @@ def test_rerunning_the_job_replaces_its_storyboard(song: Song) -> None:
     assert list(Storyboard.objects.filter(analysis=analysis).values_list("pk", flat=True)) != first
 
 
-def test_llm_endpoint_from_settings_writes_prompts(api_user: APIClient, song: Song, settings) -> None:
+def test_llm_endpoint_from_settings_writes_prompts(api_user: APIClient, song: Song, settings,
+                                                   django_capture_on_commit_callbacks) -> None:
     with running_fake_llm() as url:
         settings.MUSICVIDEO_LLM_BASE_URL = url
         settings.MUSICVIDEO_LLM_MODEL = "local-model"
-        response = api_user.post(f"/api/songs/{song.pk}/storyboard/", {"style": "neon"}, format="json")
-    assert response.status_code == 201
-    body = response.json()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api_user.post(f"/api/songs/{song.pk}/storyboard/", {"style": "neon"}, format="json")
+    # The request only queues the job: the LLM is called by the worker, outside the request.
+    assert response.status_code == 202
+    body = api_user.get(f"/api/songs/{song.pk}/storyboard/").json()
     assert body["writer"] == "llm" and body["warnings"] == []
     assert body["scenes"][0]["prompt"].startswith("sks person, scene 1 about ")
     assert FakeLLM.requests[0]["body"]["model"] == "local-model"

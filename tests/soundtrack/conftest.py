@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
 from soundtrack.models import SourceVideo
 from soundtrack.services import source_video_create
+from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
 
 
 @pytest.fixture(scope="session")

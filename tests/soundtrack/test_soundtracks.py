@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from jobs.context import JobContext
 from jobs.models import Job
 from jobs.services import job_run_now
 from mediakit.encode import encode_mp4
@@ -106,7 +107,7 @@ def test_running_the_job_twice_is_safe(source_video: SourceVideo, django_capture
         soundtrack = soundtrack_create(user=source_video.user, video=source_video)
     before = stored_files(settings.MEDIA_ROOT)
     midi = Soundtrack.objects.get(pk=soundtrack.pk).midi_file.read()
-    again = soundtrack_run(job=soundtrack.job, progress=lambda stage, fraction, message="": None)
+    again = soundtrack_run(ctx=JobContext(job=soundtrack.job))
     assert stored_files(settings.MEDIA_ROOT) == before
     assert Soundtrack.objects.get(pk=soundtrack.pk).midi_file.read() == midi
     assert again["music"] == Job.objects.get(pk=soundtrack.job.pk).result["music"]

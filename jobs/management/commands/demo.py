@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,25 +22,15 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jobs.demo import DemoStage, demo_stages_registered
 from jobs.models import Job
 from jobs.services import job_create
 from mediakit.progress import TqdmProgress
 
-DemoStage = Callable[[User, Path], dict[str, Any]]
-
 
 def demo_stages() -> list[tuple[str, DemoStage]]:
-    """The pipeline stages, in the order of the main job. Each app contributes its own."""
-    stages: list[tuple[str, DemoStage]] = [("worker", _probe_stage)]
-    for module_name in ("charcha.demo", "musicvideo.demo", "soundtrack.demo"):  # the main job, in order
-        try:
-            module = __import__(module_name, fromlist=["DEMO_STAGES"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        stages.extend(module.DEMO_STAGES)
-    return stages
+    """The pipeline stages, in the order of the main job: the worker check, then each app's own."""
+    return [("worker", _probe_stage), *demo_stages_registered()]
 
 
 def wait_for_job(job: Job, description: str, timeout_s: float = 1800.0) -> Job:
@@ -61,7 +51,7 @@ def wait_for_job(job: Job, description: str, timeout_s: float = 1800.0) -> Job:
 
 
 def _probe_stage(user: User, out_dir: Path) -> dict[str, Any]:
-    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe", params={"steps": 5, "step_s": 0.1})
+    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker", params={"steps": 5, "step_s": 0.1})
     wait_for_job(job, "Worker check")
     return {"worker": job.worker}
 

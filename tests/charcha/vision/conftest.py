@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from charcha.vision import LivenessVerifier, Verdict
 from charcha.testing.attacks import Attempt, make_attempt
+from charcha.vision import LivenessVerifier, Verdict
 
 
 @pytest.fixture(scope="session")

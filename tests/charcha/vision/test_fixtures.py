@@ -6,8 +6,6 @@ import json
 
 import pytest
 
-from charcha.vision import LivenessVerifier
-from charcha.vision.challenge import challenge_duration_s
 from charcha.testing.fixtures import (
     FAKE_CAMERA_JSON,
     FIXTURES_DIR,
@@ -17,6 +15,8 @@ from charcha.testing.fixtures import (
     read_mjpeg,
     sample_fake_camera,
 )
+from charcha.vision import LivenessVerifier
+from charcha.vision.challenge import challenge_duration_s
 
 # The whole committed set stays small enough for the repository.
 MAX_TOTAL_BYTES = 6 * 1024 * 1024

@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
+from charcha.testing.attacks import person_a, plane_homography
+from charcha.testing.synth import FaceState
 from charcha.vision import ACTIONS, Thresholds
 from charcha.vision.actions import action_signal
-from charcha.testing.attacks import person_a, plane_homography
 from charcha.vision.landmarks import NOSE_TIP, FaceMeshRunner
 from charcha.vision.signals import Signals, compute_signals, make_baseline
-from charcha.testing.synth import FaceState
 
 T = Thresholds()
 SIZE = (320, 240)

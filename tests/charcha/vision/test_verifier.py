@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from charcha.vision import CapturedFrame, ChallengeStep, LivenessInputError, LivenessVerifier, Verdict
 from charcha.testing.attacks import ATTACK_TYPES, Attempt, performed_attempt, with_times
+from charcha.vision import CapturedFrame, ChallengeStep, LivenessInputError, LivenessVerifier, Verdict
 from charcha.vision.identity import DlibIdentity
 from charcha.vision.types import MESSAGES
 from mediakit.errors import EncoreError

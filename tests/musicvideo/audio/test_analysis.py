@@ -11,8 +11,8 @@ import pytest
 from mediakit.audio import write_wav
 from musicvideo.audio.analysis import Analysis, AnalysisOptions, AudioError, analyze_file, analyze_samples
 from musicvideo.audio.features import ANALYSIS_SR
-from musicvideo.testing.synthetic import make_song, pop_song
 from musicvideo.storyboard import build_storyboard
+from musicvideo.testing.synthetic import make_song, pop_song
 from tests.musicvideo import songs
 
 NO_WHISPER = AnalysisOptions(transcribe=False)

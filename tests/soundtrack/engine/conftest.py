@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from soundtrack.engine import SoundtrackOptions, SoundtrackOutputs, score_video
-from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video, make_still_video
 from soundtrack.engine.visual import VideoAnalysis, analyze_video
+from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video, make_still_video
 
 
 @dataclass(frozen=True)

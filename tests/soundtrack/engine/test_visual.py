@@ -10,8 +10,8 @@ from mediakit.encode import encode_mp4
 from mediakit.errors import MediaError
 from soundtrack.engine.errors import SoundtrackError
 from soundtrack.engine.metrics import beat_match
-from soundtrack.testing.synthetic import make_beat_video
 from soundtrack.engine.visual import analysis_rate, analyze_video, colour_temperature_k, mood_from_features
+from soundtrack.testing.synthetic import make_beat_video
 from tests.media import write_audio
 
 from .conftest import Clip
