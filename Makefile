@@ -46,7 +46,7 @@ run: migrate
 worker: install
 	$(PY) -m celery -A config worker -Q cpu -l INFO
 
-test: install
+test: install lint
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
