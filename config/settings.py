@@ -247,8 +247,8 @@ JOBS_HEARTBEAT_S = env_float("JOBS_HEARTBEAT_S", 10.0)
 # A running job whose heartbeat is older than this is presumed dead and is handed to another worker.
 JOBS_STALE_AFTER_S = env_float("JOBS_STALE_AFTER_S", 90.0)
 JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 3)
-# Progress reports closer together than this (same stage) are not written; a cancel request is seen
-# at the next written report, so this is also the most a cancelled job runs on after the request.
+# Progress reports closer together than this (same stage) are not written to the row (a cancel
+# request is still seen at the next report: jobs.services.JobReporter).
 JOBS_PROGRESS_MIN_INTERVAL_S = env_float("JOBS_PROGRESS_MIN_INTERVAL_S", 0.25)
 # A queued job not picked up for this long is sent again (the broker may have lost its message).
 JOBS_QUEUED_RESEND_AFTER_S = env_float("JOBS_QUEUED_RESEND_AFTER_S", 900.0)
@@ -363,6 +363,28 @@ SOUNDTRACK_MUSICGEN_MODEL = env_str("SOUNDTRACK_MUSICGEN_MODEL", "")
 SOUNDTRACK_MUSICGEN_DEVICE = env_str("SOUNDTRACK_MUSICGEN_DEVICE", "cuda")
 # --- end soundtrack ---
 
+# --- render (issue 11) ---
+# Music video renders (musicvideo/render). "auto" takes the best diffusion family for which the
+# person has an adapter, base weights are set below and the device is CUDA; else the compositor.
+MUSICVIDEO_RENDERER = env_str("MUSICVIDEO_RENDERER", "auto")
+MUSICVIDEO_RENDER_DEVICE = env_str("MUSICVIDEO_RENDER_DEVICE", "cpu")
+# Base weights per model family: a local folder (nothing is downloaded at run time). Empty: off.
+MUSICVIDEO_RENDER_WEIGHTS: dict[str, str] = {
+    "sd15-animatediff": env_str("MUSICVIDEO_SD15_WEIGHTS"),
+    "wan2.1-1.3b": env_str("MUSICVIDEO_WAN_WEIGHTS"),
+}
+MUSICVIDEO_RENDER_WIDTH = env_int("MUSICVIDEO_RENDER_WIDTH", 1280)
+MUSICVIDEO_RENDER_HEIGHT = env_int("MUSICVIDEO_RENDER_HEIGHT", 720)
+MUSICVIDEO_RENDER_FPS = env_int("MUSICVIDEO_RENDER_FPS", 30)
+# x264: "ultrafast" keeps a 3-minute 720p render within a minute on 2 cores (veryfast: ~3x the time).
+MUSICVIDEO_RENDER_PRESET = env_str("MUSICVIDEO_RENDER_PRESET", "ultrafast")
+MUSICVIDEO_RENDER_CRF = env_int("MUSICVIDEO_RENDER_CRF", 21)
+# A 320x180, 10 fps preview rendered and stored before the full render.
+MUSICVIDEO_RENDER_PREVIEW = env_bool("MUSICVIDEO_RENDER_PREVIEW", True)
+JOBS_TIME_LIMITS_S["musicvideo.render_video"] = (env_float("MUSICVIDEO_RENDER_SOFT_LIMIT_S", 3600.0),
+                                                 env_float("MUSICVIDEO_RENDER_HARD_LIMIT_S", 3900.0))
+# --- end render ---
+
 # --- provenance (issue 11) ---
 # Every generated file gets a signed C2PA manifest and (videos) an invisible watermark with the job
 # id (mediakit.provenance). Production: a PEM chain (leaf first, then intermediates), the leaf's PEM
@@ -376,3 +398,24 @@ PROVENANCE_GENERATOR = env_str("ENCORE_PROVENANCE_GENERATOR", "Encore")
 PROVENANCE_GENERATOR_VERSION = env_str("ENCORE_PROVENANCE_GENERATOR_VERSION", "0.1.0")
 PROVENANCE_WATERMARK = env_bool("ENCORE_PROVENANCE_WATERMARK", True)
 # --- end provenance ---
+
+# --- personalize (issue 15) ---
+# Which models adapters train on. "tiny": random-weight tiny models built in code (tests, CI, the
+# demo; trains in seconds on a CPU, learns nothing about a face). "real": the weights below, read from
+# local folders or the local Hugging Face cache (never downloaded at run time; README: Model weights).
+PERSONALIZE_MODELS = env_str("PERSONALIZE_MODELS", "tiny" if DEBUG else "real")
+PERSONALIZE_FAMILY = env_str("PERSONALIZE_FAMILY", "sd15-animatediff")
+# SD 1.5 (CreativeML OpenRAIL-M) and the AnimateDiff motion adapter (Apache-2.0).
+PERSONALIZE_SD15_BASE = env_str("PERSONALIZE_SD15_BASE", "stable-diffusion-v1-5/stable-diffusion-v1-5")
+PERSONALIZE_SD15_MOTION_ADAPTER = env_str("PERSONALIZE_SD15_MOTION_ADAPTER", "guoyww/animatediff-motion-adapter-v1-5-3")
+# Wan 2.1 T2V 1.3B in diffusers format (Apache-2.0).
+PERSONALIZE_WAN_BASE = env_str("PERSONALIZE_WAN_BASE", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers")
+PERSONALIZE_DEVICE = env_str("PERSONALIZE_DEVICE", "cpu" if PERSONALIZE_MODELS == "tiny" else "cuda")
+PERSONALIZE_DTYPE = env_str("PERSONALIZE_DTYPE", "float32" if PERSONALIZE_DEVICE == "cpu" else "bfloat16")
+# Overrides of the per-family defaults (personalize/lora/config.py), e.g. '{"steps": 800}'.
+PERSONALIZE_TRAIN_OVERRIDES = env_str("PERSONALIZE_TRAIN_OVERRIDES", "")
+# Identity score of the validation renders: the same backend the consent check used.
+PERSONALIZE_IDENTITY_BACKEND = env_str("PERSONALIZE_IDENTITY_BACKEND", "dlib")
+JOBS_TIME_LIMITS_S["personalize.train_adapter"] = (env_float("PERSONALIZE_TRAIN_SOFT_LIMIT_S", 2 * 3600.0),
+                                                   env_float("PERSONALIZE_TRAIN_HARD_LIMIT_S", 2 * 3600.0 + 300))
+# --- end personalize ---

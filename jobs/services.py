@@ -30,6 +30,9 @@ from jobs.models import Job
 
 logger = logging.getLogger(__name__)
 
+# Reports closer together than this share one look at the cancel flag.
+CANCEL_CHECK_S = 0.05
+
 JobWork = Callable[..., dict[str, Any] | None]
 """A job's run function: ``run(*, ctx: JobContext) -> dict | None`` (the dict becomes ``job.result``)."""
 
@@ -118,11 +121,18 @@ class JobReporter:
         self._last_write = 0.0
         self._last_stage = ""
         self._last_fraction = -1.0
+        self._last_cancel_check = 0.0
 
     def __call__(self, stage: str, fraction: float, message: str = "") -> None:
         fraction = min(max(float(fraction), 0.0), 1.0)
         now = time.monotonic()
         if (stage == self._last_stage and fraction < 1.0 and now - self._last_write < self.min_interval_s):
+            # Not written, but a cancel request is still honoured at this report (a cheap key
+            # lookup, skipped for reports a few milliseconds apart, as in per-frame loops).
+            if now - self._last_cancel_check >= CANCEL_CHECK_S:
+                self._last_cancel_check = now
+                if Job.objects.filter(pk=self.job_id, cancel_requested_at__isnull=False).exists():
+                    raise JobCancelled(str(self.job_id))
             return
         fraction = max(fraction, self._last_fraction)  # the bar never goes backwards
         updated = Job.objects.filter(pk=self.job_id, claim_token=self.token, status=Job.Status.RUNNING,
@@ -133,6 +143,7 @@ class JobReporter:
                 raise JobCancelled(str(self.job_id))
             raise JobLost(str(self.job_id))
         self._last_write, self._last_stage, self._last_fraction = now, stage, fraction
+        self._last_cancel_check = now
 
     def beat(self) -> bool:
         return Job.objects.filter(pk=self.job_id, claim_token=self.token, status=Job.Status.RUNNING).update(

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from jobs.models import Job
 from tests.e2e.conftest import login
+from tests.jobs.test_worker import worker  # noqa: F401  (a real Celery worker process, as a fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(os.environ.get("ENCORE_SCREENSHOTS", "/tmp/encore-shots"))
@@ -62,3 +63,31 @@ def test_failed_job_shows_its_error(page: Page, live_server: Any) -> None:
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
     Job.objects.filter(pk=job.pk).update(status="failed", error_code="song_silent", error_detail="The song is silent.")
     expect(page.locator('.job-progress [data-role="error"]')).to_have_text("The song is silent. song_silent")
+
+
+@pytest.mark.worker
+def test_cancel_from_the_page_stops_a_running_job(page: Page, live_server: Any, worker: Any) -> None:
+    import json
+
+    from django.conf import settings
+
+    from jobs.services import job_create
+    from tests.conftest import stored_files
+
+    user = login(page, live_server)
+    job = job_create(user=user, kind=Job.Kind.PROBE, task_name="jobs.probe_worker",
+                     params={"steps": 60, "step_s": 0.2, "store_output": True})
+    worker()
+    page.goto(f"{live_server.url}/jobs/{job.pk}/")
+    expect(page.locator('.job-progress [data-role="status"]')).to_have_text("Running", timeout=60_000)
+    expect(page.locator(".job-progress progress")).not_to_have_attribute("value", "0", timeout=30_000)
+    page.screenshot(path=str(SHOTS / "job-cancel-before.png"))
+    page.click('.job-progress [data-role="cancel"] button')
+    expect(page.locator('.job-progress [data-role="status"]')).to_have_text("Cancelled", timeout=30_000)
+    page.screenshot(path=str(SHOTS / "job-cancel-after.png"))
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.cancel_requested_at is not None
+    steps_log = settings.MEDIA_ROOT / "jobs" / str(job.pk) / "steps.log"
+    steps = [json.loads(line) for line in steps_log.read_text().splitlines()]
+    assert len([s for s in steps if s["at"] >= job.cancel_requested_at.timestamp()]) <= 1
+    assert f"jobs/{job.pk}/partial.bin" not in stored_files(settings.MEDIA_ROOT)
