@@ -66,7 +66,7 @@ def test_failed_job_shows_its_error(page: Page, live_server: Any) -> None:
 
 
 @pytest.mark.worker
-def test_cancel_from_the_page_stops_a_running_job(page: Page, live_server: Any, worker: Any) -> None:
+def test_cancel_from_the_page_stops_a_running_job(page: Page, live_server: Any, worker: Any) -> None:  # noqa: F811
     import json
 
     from django.conf import settings

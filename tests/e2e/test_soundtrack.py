@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 
 from jobs.models import Job
 from jobs.services import job_run_now
-from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
 from soundtrack.models import Soundtrack, SourceVideo
+from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
 from tests.e2e.conftest import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
