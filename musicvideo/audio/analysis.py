@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from mediakit.progress import ProgressFn, null_progress, scaled
 from musicvideo.audio.emotion import EmotionAnalyzer, EmotionCurve, SectionEmotion, TimedText
 from musicvideo.audio.features import ANALYSIS_SR, compute_features, loudness_db
 from musicvideo.audio.lyrics import LyricLine, Lyrics, WhisperConfig, Word, lyrics_from_text, transcribe_words
-from musicvideo.audio.rhythm import analyze_rhythm
+from musicvideo.audio.rhythm import active_span, analyze_rhythm
 from musicvideo.audio.structure import analyze_structure
 
 MIN_DURATION_S = 0.5
@@ -120,20 +120,31 @@ def analyze_samples(samples: np.ndarray, *, options: AnalysisOptions | None = No
     bounds = _stage_bounds({"features": 3.0, "rhythm": 0.6, "structure": 0.2,
                             "lyrics": 12.0 if listen else 0.1, "emotion": 0.6})
 
+    # Music and silence alike are measured only where the song sounds: silence before or after it
+    # must move beats, bars and sections by exactly its own length and nothing else.
+    first, stop = active_span(samples)
+    if stop - first < MIN_DURATION_S * ANALYSIS_SR:
+        raise AudioError("The song is silent: there is nothing to cut a video to.", code="audio_silent")
+    offset_s, music_end_s = first / ANALYSIS_SR, stop / ANALYSIS_SR
     with _timed(timings, "features"):
-        features = compute_features(samples, ANALYSIS_SR, progress=scaled(progress, *bounds["features"]))
+        features = compute_features(samples[first:stop], ANALYSIS_SR, offset_s=offset_s,
+                                    progress=scaled(progress, *bounds["features"]))
     overall_db = float(loudness_db(np.sqrt(np.mean(features.rms.astype(np.float64) ** 2))))
     if overall_db < SILENCE_DB:
         raise AudioError("The song is silent: there is nothing to cut a video to.", code="audio_silent")
 
+    progress("rhythm", bounds["rhythm"][0], "Finding the beat")
     with _timed(timings, "rhythm"):
-        rhythm = analyze_rhythm(features, duration_s=duration, beats_per_bar=opts.beats_per_bar)
+        rhythm = analyze_rhythm(features, duration_s=music_end_s, beats_per_bar=opts.beats_per_bar)
     progress("rhythm", bounds["rhythm"][1], f"{rhythm.tempo_bpm:.0f} BPM, {len(rhythm.beats_s)} beats")
 
     with _timed(timings, "structure"):
-        sections = analyze_structure(features, rhythm.downbeats_s, duration_s=duration)
+        sections = analyze_structure(features, rhythm.downbeats_s, duration_s=music_end_s)
+        # The first section covers any silence before the music, the last any silence after it.
+        sections[-1] = replace(sections[-1], end_s=round(duration, 3))
     progress("structure", bounds["structure"][1], f"{len(sections)} sections")
 
+    progress("lyrics", bounds["lyrics"][0], "Listening for words" if listen else "Placing the lyrics")
     with _timed(timings, "lyrics"):
         recognised: list[Word] = []
         if listen:
@@ -142,6 +153,7 @@ def analyze_samples(samples: np.ndarray, *, options: AnalysisOptions | None = No
         if not listen and not (opts.lyrics_text or opts.lrc_text):
             lyrics = Lyrics(words=[], lines=[], source="none", warnings=[])
 
+    progress("emotion", bounds["emotion"][0], "Reading the mood")
     with _timed(timings, "emotion"):
         analyzer = EmotionAnalyzer(features, rhythm.beats_s)
         spans = [TimedText(text=ln.text, start_s=ln.start_s, end_s=max(ln.end_s, ln.start_s + 0.1))

@@ -184,6 +184,7 @@ class EmotionAnalyzer:
             self.onsets_s = librosa.onset.onset_detect(onset_envelope=env / np.maximum(local_max, 1e-3),
                                                        sr=features.sample_rate, hop_length=features.hop,
                                                        units="time", normalize=False, delta=0.05)
+            self.onsets_s = self.onsets_s + features.offset_s
         else:
             self.onsets_s = np.empty(0)
 

@@ -35,19 +35,23 @@ class Features:
     centroid_hz: np.ndarray    # (n_frames,) spectral centroid
     low_onset: np.ndarray      # (n_frames,) positive flux below 200 Hz: kick drums mark bar starts
     onset_env: np.ndarray      # (n_frames,) spectral flux of a short-window log-mel spectrogram
+    # Song time of frame 0: features may cover only the sounding part of a song (leading silence
+    # cut off), and every time read through frame_times/time_to_frame is on the song's clock.
+    offset_s: float = 0.0
 
     @property
     def frame_rate(self) -> float:
         return self.sample_rate / self.hop
 
     def frame_times(self) -> np.ndarray:
-        return np.arange(self.n_frames) * self.hop / self.sample_rate
+        return self.offset_s + np.arange(self.n_frames) * self.hop / self.sample_rate
 
     def time_to_frame(self, t: np.ndarray | float) -> np.ndarray:
-        return np.clip(np.round(np.asarray(t) * self.frame_rate).astype(int), 0, max(self.n_frames - 1, 0))
+        frames = np.round((np.asarray(t) - self.offset_s) * self.frame_rate).astype(int)
+        return np.clip(frames, 0, max(self.n_frames - 1, 0))
 
 
-def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *,
+def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *, offset_s: float = 0.0,
                      progress: ProgressFn = null_progress) -> Features:
     """One chunked STFT pass: MFCC, chroma, RMS, centroid, low-band flux and onset flux per frame.
 
@@ -102,7 +106,7 @@ def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *,
         progress("features", f1 / n_frames, "Reading the spectrum")
     low_onset = np.maximum(0.0, np.diff(low_energy, prepend=low_energy[:1])).astype(np.float32)
     return Features(sample_rate=sample_rate, hop=HOP, n_frames=n_frames, mfcc=mfcc, chroma=chroma, rms=rms,
-                    centroid_hz=centroid, low_onset=low_onset, onset_env=onset_env)
+                    centroid_hz=centroid, low_onset=low_onset, onset_env=onset_env, offset_s=offset_s)
 
 
 def onset_envelope(features: Features) -> np.ndarray:

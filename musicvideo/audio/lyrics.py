@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import itertools
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -94,6 +95,9 @@ def load_whisper(model: str, device: str = "cpu", compute_type: str = "int8", cp
     """Load once per process; ``local_files_only`` because nothing here may download weights."""
     from faster_whisper import WhisperModel
 
+    # faster-whisper logs every 30 s window at INFO ("Processing audio with duration ..."): on a
+    # terminal those lines break into the progress bar, and the job's progress already says it.
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     name = model or bundled_whisper_model()
     try:
         return WhisperModel(name, device=device, compute_type=compute_type, cpu_threads=cpu_threads,

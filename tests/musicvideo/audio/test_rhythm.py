@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import librosa
 import mir_eval
 import numpy as np
 import pytest
 
 from musicvideo.audio.features import ANALYSIS_SR, compute_features
-from musicvideo.audio.rhythm import analyze_rhythm, beat_period
+from musicvideo.audio.rhythm import TEMPOGRAM_BLOCK, analyze_rhythm, beat_period, estimate_tempo
 from musicvideo.testing.synthetic import make_song, pop_song
 from tests.musicvideo.audio.util import at_16k
 
@@ -40,3 +41,23 @@ def test_beat_period_ignores_frame_quantisation() -> None:
     # Beats of a steady 120 BPM song, each rounded to the 16 ms frame grid.
     beats = np.round(np.arange(64) * 0.5 / 0.016) * 0.016
     assert 60.0 / beat_period(beats) == pytest.approx(120.0, abs=0.2)
+
+
+@pytest.mark.parametrize("tempo", [90.0, 140.0])
+def test_dbn_tracker_matches_the_grid(tempo: float) -> None:
+    song = make_song(pop_song(tempo_bpm=tempo, repeats=1, vocals=False, lead_in_s=0.4))
+    samples = at_16k(song)
+    rhythm = analyze_rhythm(compute_features(samples), duration_s=len(samples) / ANALYSIS_SR, tracker="dbn")
+    assert mir_eval.beat.f_measure(song.beats_s, rhythm.beats_s, f_measure_threshold=0.07) >= 0.95
+    assert rhythm.tempo_bpm == pytest.approx(tempo, abs=1.0)
+
+
+def test_block_wise_tempo_is_the_whole_song_tempogram_tempo() -> None:
+    # Blocks must see exactly the windows of the whole-song tempogram: padding each block on its
+    # own once turned a real track's 89 BPM into 134.
+    song = make_song(pop_song(tempo_bpm=96.0, repeats=1, vocals=False))
+    features = compute_features(at_16k(song))
+    env = features.onset_env
+    whole = librosa.feature.tempo(onset_envelope=env, sr=ANALYSIS_SR, hop_length=features.hop)[0]
+    assert len(env) > 2 * TEMPOGRAM_BLOCK
+    assert estimate_tempo(env, features.frame_rate, sample_rate=ANALYSIS_SR, hop=features.hop) == float(whole)

@@ -1,0 +1,182 @@
+"""Beats on real music: do they hold when the file changes but the song does not?
+
+    .venv/bin/python bench/song_robustness.py [--json] [--trackers dbn,dp,librosa] [--tracks N]
+
+Real tracks come from Debian packages listed in tools/system-packages.txt (asc-music, fb-music-high,
+wesnoth-1.16-music; all GPL-2+). Nobody annotated their beats, so each track is scored against
+itself (metamorphic testing): the analysis of the untouched file is the reference, and the same
+file is changed the way files change in people's hands, with FFmpeg:
+
+- shift: 0.5 s of digital silence in front (reference beats + 0.5 s)
+- gain: -6 dB
+- mp3: re-encoded to MP3 at 128 kbit/s
+- stretch: time-stretched to 1.05x its length, pitch kept (FFmpeg atempo; reference beats x 1.05)
+
+Beat and downbeat F-measures use mir_eval with a 70 ms window. Targets: beat F 1.00 under shift,
+gain and MP3, >= 0.95 under stretch. The same run scores the synthetic songs against their known
+grid (target beat F >= 0.99) and times a 3-minute song analysed without lyrics (target < 2 s).
+
+Trackers compared, each on the same features of the same decoded audio:
+- ``dp``: active span + global tempogram tempo + librosa's dynamic-programming tracker held at
+  that tempo (the production default)
+- ``dbn``: active span + the same tempo + a beat-pointer DBN (Viterbi) allowed +-15 % around it
+- ``librosa``: what a plain librosa user gets: ``librosa.beat.beat_track`` on the onset curve of
+  the whole file (its own tempo estimate, no trimming), downbeats by the same bar vote.
+BeatNet and madmom were considered and could not be installed here (see DEPENDENCIES notes in the
+report of issue 14): BeatNet 1.1.3 pins numba 0.54.1 (no Python 3.11 build), 1.1.1 imports madmom
+(no wheel, and its model files are CC BY-NC-SA) and pyaudio (needs a C build against PortAudio).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import librosa  # noqa: E402
+import mir_eval  # noqa: E402
+import numpy as np  # noqa: E402
+
+from mediakit.audio import decode_audio, write_wav  # noqa: E402
+from musicvideo.audio.analysis import AnalysisOptions, analyze_file  # noqa: E402
+from musicvideo.audio.features import ANALYSIS_SR, compute_features  # noqa: E402
+from musicvideo.audio.rhythm import Rhythm, _downbeat_phase, active_span, analyze_rhythm  # noqa: E402
+from musicvideo.testing.synthetic import make_song, pop_song, song_of_length  # noqa: E402
+
+TRACKS = [
+    ("asc/time_to_strike", "/usr/share/games/asc/music/time_to_strike.mp3"),
+    ("asc/machine_wars", "/usr/share/games/asc/music/machine_wars.mp3"),
+    ("asc/frontiers", "/usr/share/games/asc/music/frontiers.mp3"),
+    ("frozen-bubble/mainzik", "/usr/share/games/frozen-bubble/snd/frozen-mainzik-2p.xm"),
+    ("wesnoth/frantic", "/usr/share/games/wesnoth/1.16/data/core/music/frantic.ogg"),
+    ("wesnoth/battle", "/usr/share/games/wesnoth/1.16/data/core/music/battle.ogg"),
+    ("wesnoth/knalgan_theme", "/usr/share/games/wesnoth/1.16/data/core/music/knalgan_theme.ogg"),
+    ("wesnoth/northerners", "/usr/share/games/wesnoth/1.16/data/core/music/northerners.ogg"),
+]
+SHIFT_S = 0.5
+STRETCH = 1.05
+WINDOW_S = 0.07
+LIMIT_3MIN_S = 2.0
+# What each change does to the file (FFmpeg arguments after the input) and to the reference times.
+VARIANTS: dict[str, tuple[list[str], str]] = {
+    "shift": (["-af", f"adelay={int(SHIFT_S * 1000)}:all=1"], "wav"),
+    "gain": (["-af", "volume=-6dB"], "wav"),
+    "mp3": (["-c:a", "libmp3lame", "-b:a", "128k"], "mp3"),
+    "stretch": (["-af", f"atempo={1 / STRETCH:.6f}"], "wav"),
+}
+
+
+def ffmpeg(src: Path, dst: Path, args: list[str]) -> Path:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True)
+    return dst
+
+
+def rhythm_of(samples: np.ndarray, tracker: str) -> Rhythm:
+    """Beats of 16 kHz mono samples with one of the trackers compared here."""
+    duration = len(samples) / ANALYSIS_SR
+    if tracker == "librosa":
+        features = compute_features(samples)
+        _, frames = librosa.beat.beat_track(onset_envelope=features.onset_env, sr=ANALYSIS_SR,
+                                            hop_length=features.hop, units="frames")
+        beats = librosa.frames_to_time(np.asarray(frames, dtype=int), sr=ANALYSIS_SR, hop_length=features.hop)
+        phase = _downbeat_phase(features, np.asarray(frames, dtype=int), 4) if len(beats) >= 12 else 0
+        return Rhythm(tempo_bpm=0.0, beats_s=beats, downbeats_s=beats[phase::4], beats_per_bar=4, pulse_clarity=0.0)
+    first, stop = active_span(samples)
+    features = compute_features(samples[first:stop], offset_s=first / ANALYSIS_SR)
+    return analyze_rhythm(features, duration_s=duration, tracker=tracker)  # type: ignore[arg-type]
+
+
+def f_measure(reference: np.ndarray, estimated: np.ndarray) -> float:
+    return float(mir_eval.beat.f_measure(np.asarray(reference), np.asarray(estimated), f_measure_threshold=WINDOW_S))
+
+
+def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dict[str, Any]:
+    original = ffmpeg(path, work / "original.wav", [])
+    files = {v: ffmpeg(original, work / f"{v}.{ext}", args) for v, (args, ext) in VARIANTS.items()}
+    decoded = {"original": decode_audio(original, sample_rate=ANALYSIS_SR)}
+    decoded.update({v: decode_audio(p, sample_rate=ANALYSIS_SR) for v, p in files.items()})
+    out: dict[str, Any] = {"duration_s": round(len(decoded["original"]) / ANALYSIS_SR, 1)}
+    for tracker in trackers:
+        ref = rhythm_of(decoded["original"], tracker)
+        figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm}
+        for variant in VARIANTS:
+            got = rhythm_of(decoded[variant], tracker)
+            move = {"shift": lambda t: t + SHIFT_S, "stretch": lambda t: t * STRETCH}.get(variant, lambda t: t)
+            figures[f"beat_f_{variant}"] = round(f_measure(move(ref.beats_s), got.beats_s), 3)
+            figures[f"downbeat_f_{variant}"] = round(f_measure(move(ref.downbeats_s), got.downbeats_s), 3)
+            if variant == "shift":
+                figures["beats_in_leading_silence"] = int(np.sum(got.beats_s < SHIFT_S - WINDOW_S))
+        out[tracker] = figures
+    return out
+
+
+def synthetic_figures(trackers: list[str]) -> dict[str, float]:
+    scores: dict[str, list[float]] = {t: [] for t in trackers}
+    for tempo, lead_in in ((90.0, 0.37), (120.0, 0.0), (140.0, 1.1), (100.0, 0.6)):
+        song = make_song(pop_song(tempo_bpm=tempo, repeats=1, vocals=False, lead_in_s=lead_in))
+        samples = np.asarray(librosa.resample(song.samples, orig_sr=song.sample_rate, target_sr=ANALYSIS_SR),
+                             dtype=np.float32)
+        for tracker in trackers:
+            scores[tracker].append(f_measure(song.beats_s, rhythm_of(samples, tracker).beats_s))
+    return {f"synthetic_beat_f_min_{t}": round(min(v), 3) for t, v in scores.items()}
+
+
+def time_3min(runs: int, work: Path) -> float:
+    song = make_song(song_of_length(180.0, vocals=False))
+    path = write_wav(work / "song-3min.wav", song.samples, song.sample_rate)
+    options = AnalysisOptions(transcribe=False)
+    analyze_file(path, options=options)                     # warm: numba compiles on first use
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        analyze_file(path, options=options)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--trackers", default="dp,dbn,librosa")
+    parser.add_argument("--tracks", type=int, default=len(TRACKS))
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    trackers = args.trackers.split(",")
+    result: dict[str, Any] = {"tracks": {}}
+    with tempfile.TemporaryDirectory(prefix="song-robustness-") as tmp:
+        work = Path(tmp)
+        for name, path in TRACKS[: args.tracks]:
+            if not Path(path).exists():
+                raise SystemExit(f"{path} is missing: install the packages in tools/system-packages.txt")
+            result["tracks"][name] = track_figures(name, Path(path), trackers, work)
+            if not args.json:
+                print(name, json.dumps(result["tracks"][name]), flush=True)
+        result.update(synthetic_figures(trackers))
+        result["analysis_3min_no_lyrics_s"] = round(time_3min(args.runs, work), 3)
+    result["analysis_3min_limit_s"] = LIMIT_3MIN_S
+    for tracker in trackers:
+        for key in ("beat_f_shift", "beat_f_gain", "beat_f_mp3", "beat_f_stretch", "downbeat_f_shift",
+                    "downbeat_f_gain", "downbeat_f_mp3", "downbeat_f_stretch"):
+            values = [t[tracker][key] for t in result["tracks"].values()]
+            result[f"{tracker}_{key}_min"] = min(values)
+            result[f"{tracker}_{key}_mean"] = round(statistics.fmean(values), 3)
+    result["targets"] = {"beat_f_shift_gain_mp3_min": 1.0, "beat_f_stretch_min": 0.95,
+                         "synthetic_beat_f_min": 0.99, "analysis_3min_no_lyrics_s": LIMIT_3MIN_S}
+    if not args.json:
+        for key, value in result.items():
+            if key != "tracks":
+                print(f"{key}: {value}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
