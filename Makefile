@@ -26,25 +26,26 @@ $(STAMP): pyproject.toml tools/system-packages.txt
 
 install: $(STAMP)
 
+# The development commands run with DEBUG on; a deployment leaves it off (the default).
 migrate: install
-	$(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 
 # The demo runs in a database of its own, made fresh each time: the consent stage replays the same
 # recorded attempt, and a second run in the same database is (rightly) refused as a replay.
 DEMO_DIR := $(CURDIR)/var/demo
 demo: install
 	rm -rf $(DEMO_DIR)
-	ENCORE_VAR_DIR=$(DEMO_DIR) $(PY) manage.py migrate --noinput -v 0
-	ENCORE_VAR_DIR=$(DEMO_DIR) $(PY) manage.py demo --out $(DEMO_DIR)/results
+	DJANGO_DEBUG=1 ENCORE_VAR_DIR=$(DEMO_DIR) $(PY) manage.py migrate --noinput -v 0
+	DJANGO_DEBUG=1 ENCORE_VAR_DIR=$(DEMO_DIR) $(PY) manage.py demo --out $(DEMO_DIR)/results
 
 run: migrate
 	@echo "Encore on http://127.0.0.1:8000 (web server + one worker; Ctrl-C stops both)"
 	@trap 'kill 0' EXIT INT TERM; \
-	  $(PY) -m celery -A config worker -B -Q cpu,gpu -c 1 -l INFO -s var/celerybeat-schedule & \
-	  $(PY) manage.py runserver --noreload 127.0.0.1:8000
+	  DJANGO_DEBUG=1 $(PY) -m celery -A config worker -B -Q cpu,gpu -c 1 -l INFO -s var/celerybeat-schedule & \
+	  DJANGO_DEBUG=1 $(PY) manage.py runserver --noreload 127.0.0.1:8000
 
 worker: install
-	$(PY) -m celery -A config worker -Q cpu -l INFO
+	DJANGO_DEBUG=1 $(PY) -m celery -A config worker -Q cpu -l INFO
 
 test: install lint
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \

@@ -26,18 +26,11 @@ def charcha_keys_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     from charcha.crypto import CryptoError, parse_keyring
 
     problems: list[CheckMessage] = []
-    if not settings.CHARCHA_KEKS:
-        problems.append(Warning("CHARCHA_KEKS is not set: users' data keys are wrapped with a key derived from "
-                                "SECRET_KEY.", hint="Set CHARCHA_KEKS to id:base64(32 random bytes).",
-                                id="charcha.W001"))
-    else:
-        try:
-            parse_keyring(settings.CHARCHA_KEKS, active_id=settings.CHARCHA_ACTIVE_KEK_ID or None)
-        except CryptoError as exc:
-            problems.append(Error(f"CHARCHA_KEKS is invalid: {exc.message}", id="charcha.E003"))
-    if not settings.CHARCHA_AUDIT_SEAL_KEY:
-        problems.append(Warning("CHARCHA_AUDIT_SEAL_KEY is not set: consent events are sealed with a key derived "
-                                "from SECRET_KEY.", id="charcha.W002"))
+    # Settings refuse to start without keys when DEBUG is off; this catches a malformed key ring.
+    try:
+        parse_keyring(settings.CHARCHA_KEKS, active_id=settings.CHARCHA_ACTIVE_KEK_ID or None)
+    except CryptoError as exc:
+        problems.append(Error(f"CHARCHA_KEKS is invalid: {exc.message}", id="charcha.E003"))
     return problems
 
 

@@ -8,20 +8,14 @@ from django.db import IntegrityError, transaction
 from charcha.crypto import KeyRing, derive_key, new_data_key, parse_keyring, unwrap_data_key, wrap_data_key
 from charcha.models import UserDataKey
 
-DEV_KEK_ID = "dev"
-
 
 def keyring() -> KeyRing:
-    """The KEKs from ``CHARCHA_KEKS``, or one derived from SECRET_KEY on a development machine."""
-    spec = settings.CHARCHA_KEKS
-    if spec:
-        return parse_keyring(spec, active_id=settings.CHARCHA_ACTIVE_KEK_ID or None)
-    return KeyRing(keys={DEV_KEK_ID: derive_key(settings.SECRET_KEY, purpose="kek")}, active_id=DEV_KEK_ID)
+    """The KEKs from ``CHARCHA_KEKS`` (settings make a per-installation one on a development machine)."""
+    return parse_keyring(settings.CHARCHA_KEKS, active_id=settings.CHARCHA_ACTIVE_KEK_ID or None)
 
 
 def audit_seal_key() -> bytes:
-    secret = settings.CHARCHA_AUDIT_SEAL_KEY or settings.SECRET_KEY
-    return derive_key(secret, purpose="consent-chain-seal")
+    return derive_key(settings.CHARCHA_AUDIT_SEAL_KEY, purpose="consent-chain-seal")
 
 
 def _owner(user_id: int) -> str:

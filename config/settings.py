@@ -8,12 +8,15 @@ CELERY_BROKER_URL and, for S3 media, ENCORE_S3_BUCKET.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+from config.secrets import installation_secret, keyring_problem, secret_problem
 
 # Lets classes such as ModelAdmin[Job] be subscripted at run time, as django-stubs types them.
 django_stubs_ext.monkeypatch()
@@ -59,11 +62,24 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 VAR_DIR = Path(env_str("ENCORE_VAR_DIR", str(BASE_DIR / "var")))
-DEBUG = env_bool("DJANGO_DEBUG", True)
-_DEV_SECRET = "dev-only-insecure-key-encore-0b7c1f0e9d2a4c6b8e1f3a5c7d9e0f2a4b6c8d0e"
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET if DEBUG else "")
+# Off unless asked for: the development commands (make run, make demo), the test runner and the type
+# checker (which imports these settings but serves nothing) turn it on.
+DEBUG = env_bool("DJANGO_DEBUG", "PYTEST_VERSION" in os.environ or "mypy" in sys.modules)
+
+
+def env_secret(name: str) -> str:
+    """A secret from the environment; a weak or placeholder value stops the start."""
+    value = env_str(name).strip()
+    if value and (problem := secret_problem(value)):
+        raise ImproperlyConfigured(f"{name} is not a usable secret: {problem}.")
+    return value
+
+
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
-    raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+    SECRET_KEY = installation_secret(VAR_DIR, "django-secret-key")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -287,12 +303,21 @@ LOGGING: dict[str, Any] = {
 
 # --- charcha ---
 # Key-encryption keys that wrap each user's data key: "id:base64-of-32-bytes[,id2:...]"; the last one
-# (or CHARCHA_ACTIVE_KEK_ID) wraps new keys, older ones still unwrap. Unset: a key derived from
-# SECRET_KEY (development only; `manage.py check --deploy` reports it).
-CHARCHA_KEKS = env_str("CHARCHA_KEKS")
+# (or CHARCHA_ACTIVE_KEK_ID) wraps new keys, older ones still unwrap. Required when DEBUG is off; a
+# development machine gets a random key of its own in its var folder.
+CHARCHA_KEKS = env_str("CHARCHA_KEKS").strip()
+if CHARCHA_KEKS and (_problem := keyring_problem(CHARCHA_KEKS)):
+    raise ImproperlyConfigured(f"CHARCHA_KEKS is not usable: {_problem}.")
 CHARCHA_ACTIVE_KEK_ID = env_str("CHARCHA_ACTIVE_KEK_ID")
-# HMAC key that seals consent-event hashes, kept out of the database; unset: derived from SECRET_KEY.
-CHARCHA_AUDIT_SEAL_KEY = env_str("CHARCHA_AUDIT_SEAL_KEY")
+# HMAC key that seals consent-event hashes, kept out of the database; required when DEBUG is off.
+CHARCHA_AUDIT_SEAL_KEY = env_secret("CHARCHA_AUDIT_SEAL_KEY")
+if not DEBUG and not (CHARCHA_KEKS and CHARCHA_AUDIT_SEAL_KEY):
+    raise ImproperlyConfigured("CHARCHA_KEKS and CHARCHA_AUDIT_SEAL_KEY must be set when DJANGO_DEBUG is off: "
+                               "they protect people's face data (see platform/env.example).")
+if not CHARCHA_KEKS:
+    CHARCHA_KEKS = "dev:" + installation_secret(VAR_DIR, "charcha-kek", nbytes=32)
+if not CHARCHA_AUDIT_SEAL_KEY:
+    CHARCHA_AUDIT_SEAL_KEY = installation_secret(VAR_DIR, "charcha-audit-seal-key")
 CHARCHA_PURPOSE = "personal_likeness"
 CHARCHA_CHALLENGE_STEPS = env_int("CHARCHA_CHALLENGE_STEPS", 4)
 CHARCHA_CHALLENGE_TTL_S = 180
