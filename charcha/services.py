@@ -51,6 +51,7 @@ from charcha.timing import TimingRules, check_capture_times
 from jobs.context import JobContext
 from jobs.errors import JobCancelled, JobLost
 from jobs.models import Job
+from jobs.ratelimit import rate_limit
 from jobs.services import job_create
 from mediakit.progress import ProgressFn, scaled
 
@@ -244,6 +245,7 @@ def challenge_issue(*, user: User, notice_version: int, notice_sha256: str, ip: 
     if not isinstance(notice_sha256, str) or not hmac.compare_digest(notice.sha256, notice_sha256):
         raise ChallengeError("The notice you agreed to is not the one we published. Reload the page.",
                              code="notice_mismatch", http_status=409)
+    rate_limit("challenge", user.pk)
     locked_until = challenge_lockout_until(user=user, now=now)
     if locked_until is not None:
         raise ChallengeLocked(f"Too many failed attempts. You can try again after {locked_until:%H:%M} UTC.")

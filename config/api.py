@@ -14,7 +14,10 @@ from mediakit.errors import EncoreError
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, EncoreError):
         status = int(getattr(exc, "http_status", 400))
-        return Response(exc.as_dict(), status=status)
+        answer = Response(exc.as_dict(), status=status)
+        if (retry_after := getattr(exc, "retry_after_s", None)) is not None:
+            answer["Retry-After"] = str(retry_after)
+        return answer
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "code" not in response.data:
         response.data = {"code": _first_code(response.data, getattr(exc, "default_code", "invalid")),

@@ -218,6 +218,23 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.add_error_codes"],
 }
 
+# Shared counters (rate limits): Redis when ENCORE_CACHE_URL is set (every process sees the same
+# counts), else this process's memory.
+_CACHE_URL = env_str("ENCORE_CACHE_URL")
+CACHES: dict[str, dict[str, Any]] = {
+    "default": ({"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+                if _CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}),
+}
+# Quotas, "count/period" (second, minute, hour, day); empty switches one off. Sign-ups count per IP,
+# the others per user; "job" counts the jobs people start (analysis, storyboard, training, render,
+# soundtrack), not the verification that follows a challenge.
+ENCORE_RATE_LIMITS: dict[str, str] = {
+    "signup": env_str("ENCORE_RATE_SIGNUP", "10/hour"),
+    "challenge": env_str("ENCORE_RATE_CHALLENGE", "20/hour"),
+    "upload": env_str("ENCORE_RATE_UPLOAD", "30/hour"),
+    "job": env_str("ENCORE_RATE_JOB", "60/hour"),
+}
+
 # Upload limits (by content; see mediakit.validate).
 SONG_MAX_BYTES = env_int("ENCORE_SONG_MAX_BYTES", 200 * 1024 * 1024)
 SONG_MAX_DURATION_S = env_float("ENCORE_SONG_MAX_DURATION_S", 15 * 60)

@@ -16,6 +16,15 @@ class JobNotFound(EncoreError):
     http_status = 404
 
 
+class RateLimited(EncoreError):
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class JobStateError(EncoreError):
     code = "job_finished"
     http_status = 409
@@ -25,6 +34,7 @@ class JobStateError(EncoreError):
 ERROR_CODES: dict[str, str] = {
     "job_not_found": "No such job.",
     "job_finished": "The job has already ended.",
+    "rate_limited": "Too many requests of this kind; try again after the time given.",
     "attempts_exhausted": "The work was interrupted too many times; we gave up.",
     "timeout": "The work took longer than allowed.",
     "internal_error": "Something went wrong on our side.",

@@ -27,6 +27,7 @@ from django.utils import timezone
 from jobs.context import JobContext
 from jobs.errors import JobCancelled, JobLost, JobStateError
 from jobs.models import Job
+from jobs.ratelimit import rate_limit
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +51,20 @@ def _task(name: str) -> Any:
     return current_app.tasks[name]
 
 
+# Jobs people start themselves, and so count against their quota; verification follows a challenge
+# (already counted) and probes are the platform's own.
+USER_STARTED = ("analyze", "storyboard", "train", "render", "soundtrack")
+
+
 def job_create(*, user: User | None, kind: str, task_name: str, queue: str = "cpu",
                params: dict[str, Any] | None = None, message: str = "Waiting for a worker") -> Job:
-    """Create a queued job; its task is sent once the surrounding transaction commits."""
+    """Create a queued job; its task is sent once the surrounding transaction commits.
+
+    Raises RateLimited (nothing created) when the user has started too many jobs lately.
+    """
     _task(task_name)
+    if user is not None and kind in USER_STARTED:
+        rate_limit("job", user.pk)
     job = Job.objects.create(user=user, kind=kind, task_name=task_name, queue=queue, params=params or {},
                              message=message)
     job_id = job.pk

@@ -13,6 +13,7 @@ from django.utils import timezone
 from config.uploads import accept_upload, delete_stored
 from jobs.context import JobContext
 from jobs.models import Job
+from jobs.ratelimit import rate_limit
 from jobs.services import job_create
 from mediakit.errors import EncoreError
 from mediakit.probe import MediaInfo
@@ -48,6 +49,7 @@ def song_create(*, user: User, upload: UploadedFile | None, title: str = "", lyr
     ``analyse`` the analysis job is created in the same transaction as the song.
     """
     text, lrc = lyrics_clean(text=lyrics_text, lrc=_read_lrc(lrc_upload))
+    rate_limit("upload", user.pk)
 
     def create_row(info: MediaInfo, original_name: str) -> Song:
         assert info.audio is not None  # validation guarantees an audio stream

@@ -12,6 +12,7 @@ from django.db.models import Max
 from config.uploads import accept_upload
 from jobs.context import JobContext
 from jobs.models import Job
+from jobs.ratelimit import rate_limit
 from jobs.services import job_create
 from mediakit.probe import MediaInfo
 from mediakit.validate import MediaLimits, video_limits
@@ -33,6 +34,7 @@ def source_video_limits() -> MediaLimits:
 
 def source_video_create(*, user: User, upload: UploadedFile | None, title: str = "") -> SourceVideo:
     """Validate an uploaded video by content, then store it; a refusal leaves no file and no row."""
+    rate_limit("upload", user.pk)
 
     def create_row(info: MediaInfo, original_name: str) -> SourceVideo:
         assert info.video is not None  # validation guarantees a video stream

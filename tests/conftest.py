@@ -56,3 +56,11 @@ def stored_files(root: Path) -> list[str]:
     if not root.exists():
         return []
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    # Rate-limit counters live in the cache, which outlives a test; user ids repeat between tests.
+    from django.core.cache import cache
+
+    cache.clear()
