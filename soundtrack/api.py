@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.urls import include, path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -48,6 +48,12 @@ class SourceVideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                         status=status.HTTP_202_ACCEPTED)
 
 
+class SoundtrackFilterSerializer(serializers.Serializer):
+    # Bounded like the database's ids: an out-of-range number is a 400, not an overflow deep in SQL.
+    video = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False,
+                                     help_text="only this video's takes")
+
+
 class SoundtrackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Soundtracks (takes) of the caller's videos: job status and, when done, downloads and figures."""
 
@@ -55,12 +61,14 @@ class SoundtrackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self) -> QuerySet[Soundtrack]:
         qs = soundtracks_visible_to(user=self.request.user)
-        video = self.request.query_params.get("video")
-        if video is not None and video.isdigit():
-            qs = qs.filter(video_id=int(video))
+        if self.action == "list":
+            query = SoundtrackFilterSerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            if (video := query.validated_data.get("video")) is not None:
+                qs = qs.filter(video_id=video)
         return qs
 
-    @extend_schema(parameters=[OpenApiParameter("video", int, description="only this video's takes")])
+    @extend_schema(parameters=[SoundtrackFilterSerializer])
     def list(self, request: Request) -> Response:
         return super().list(request)
 

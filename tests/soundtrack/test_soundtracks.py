@@ -194,3 +194,18 @@ def test_schema_lists_the_soundtrack_api(client: Any) -> None:
     for path in ("/api/soundtrack/videos/{id}/soundtracks/", "/api/soundtrack/soundtracks/",
                  "/api/soundtrack/soundtracks/{id}/", "/api/soundtrack/soundtracks/{id}/another-take/"):
         assert path in schema["paths"], path
+
+
+@pytest.mark.parametrize("video", ["93778893267684210535038976", "-1", "0", "abc", "1.5"])
+def test_a_bad_video_filter_is_a_400_not_a_500(api_user: APIClient, video: str) -> None:
+    response = api_user.get("/api/soundtrack/soundtracks/", {"video": video})
+    assert (response.status_code, response.json()["code"]) in {(400, "max_value"), (400, "min_value"),
+                                                               (400, "invalid")}
+
+
+@pytest.mark.parametrize("path", ["/api/soundtrack/soundtracks/93778893267684210535038976/",
+                                  "/api/soundtrack/videos/93778893267684210535038976/",
+                                  "/api/songs/93778893267684210535038976/",
+                                  "/api/jobs/not-a-uuid/"])
+def test_huge_or_malformed_ids_are_404(api_user: APIClient, path: str) -> None:
+    assert api_user.get(path).status_code == 404
