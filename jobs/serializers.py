@@ -8,6 +8,13 @@ from jobs.models import Job
 class JobSerializer(serializers.ModelSerializer):
     is_finished = serializers.BooleanField(read_only=True)
     cancel_requested = serializers.SerializerMethodField()
+    waiting_reason = serializers.SerializerMethodField(
+        help_text="Why the job is not moving (no worker has it, or its worker stopped answering); empty otherwise.")
+
+    def get_waiting_reason(self, job: Job) -> str:
+        from jobs.services import job_waiting_reason
+
+        return job_waiting_reason(job)
 
     def get_cancel_requested(self, job: Job) -> bool:
         return job.cancel_requested_at is not None
@@ -16,5 +23,5 @@ class JobSerializer(serializers.ModelSerializer):
         model = Job
         fields = ("id", "kind", "status", "stage", "progress", "message", "error_code", "error_detail",
                   "result", "attempts", "created_at", "started_at", "finished_at", "heartbeat_at", "is_finished",
-                  "cancel_requested")
+                  "cancel_requested", "waiting_reason")
         read_only_fields = fields

@@ -125,13 +125,15 @@ class JobReporter:
     row means the claim was lost (JobLost) or the user cancelled (JobCancelled): either stops the run.
     """
 
-    def __init__(self, *, job_id: uuid.UUID | str, token: uuid.UUID, min_interval_s: float | None = None) -> None:
+    def __init__(self, *, job_id: uuid.UUID | str, token: uuid.UUID, min_interval_s: float | None = None,
+                 floor: float = 0.0) -> None:
         self.job_id = job_id
         self.token = token
         self.min_interval_s = settings.JOBS_PROGRESS_MIN_INTERVAL_S if min_interval_s is None else min_interval_s
         self._last_write = 0.0
         self._last_stage = ""
-        self._last_fraction = -1.0
+        # A retried run starts from where the last one got to: the bar never goes backwards.
+        self._last_fraction = floor
         self._last_cancel_check = 0.0
 
     def __call__(self, stage: str, fraction: float, message: str = "") -> None:
@@ -284,8 +286,9 @@ def job_execute(*, job_id: str, work: JobWork, eager: bool) -> tuple[str, Except
         job = Job.objects.filter(pk=job_id).only("status").first()
         return ("busy" if job is not None and job.status in (Job.Status.RUNNING, Job.Status.QUEUED) else "finished",
                 None)
-    reporter = JobReporter(job_id=job_id, token=token)
-    ctx = JobContext(job=Job.objects.get(pk=job_id), reporter=reporter)
+    job = Job.objects.get(pk=job_id)
+    reporter = JobReporter(job_id=job_id, token=token, floor=job.progress)
+    ctx = JobContext(job=job, reporter=reporter)
     try:
         if eager:
             result = work(ctx=ctx)
@@ -330,6 +333,27 @@ def job_execute(*, job_id: str, work: JobWork, eager: bool) -> tuple[str, Except
 def _end_failed(ctx: JobContext) -> None:
     ctx.discard_outputs()
     ctx.remove_work_dir()
+
+
+def job_waiting_reason(job: Job, *, now: datetime | None = None) -> str:
+    """Why a job that should be moving is not, in plain words; empty when it is moving or ended."""
+    now = now or timezone.now()
+    if job.status == Job.Status.RUNNING and job.heartbeat_at is not None:
+        silent_s = (now - job.heartbeat_at).total_seconds()
+        if silent_s > settings.JOBS_STALE_AFTER_S:
+            return (f"The worker stopped answering {_ago(silent_s)}; the job will be picked up again when a "
+                    "worker is free.")
+    if job.status == Job.Status.QUEUED:
+        since = job.enqueued_at or job.created_at
+        waited_s = (now - since).total_seconds()
+        if waited_s > settings.JOBS_STALE_AFTER_S:
+            return f"No worker has picked this job up yet (waiting {_ago(waited_s, suffix=False)})."
+    return ""
+
+
+def _ago(seconds: float, *, suffix: bool = True) -> str:
+    text = f"{round(seconds)} s" if seconds < 120 else f"{round(seconds / 60)} min"
+    return f"{text} ago" if suffix else text
 
 
 def job_list_for(*, user: User) -> Any:

@@ -4,6 +4,12 @@
   "use strict";
   const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
+  // "probe: Step 6 of 10", but "Done" rather than "done: Done" (as the job_line template filter).
+  function progressLine(stage, message) {
+    if (!stage || message.toLowerCase().startsWith(stage.toLowerCase())) return message;
+    return message ? stage + ": " + message : "";
+  }
+
   function render(el, job) {
     const pct = Math.round((job.progress || 0) * 100);
     el.dataset.jobStatus = job.status;
@@ -12,12 +18,14 @@
     const percent = el.querySelector('[data-role="percent"]');
     if (percent) percent.textContent = pct + "%";
     const status = el.querySelector('[data-role="status"]');
+    const waiting = !FINISHED.has(job.status) && job.waiting_reason;
     if (status) {
-      status.textContent = job.status.charAt(0).toUpperCase() + job.status.slice(1);
-      status.className = "job-status status-" + job.status;
+      status.textContent = waiting ? "Waiting for a worker"
+        : job.status.charAt(0).toUpperCase() + job.status.slice(1);
+      status.className = "job-status status-" + (waiting ? "waiting" : job.status);
     }
     const message = el.querySelector('[data-role="message"]');
-    if (message) message.textContent = (job.stage ? job.stage + ": " : "") + (job.message || "");
+    if (message) message.textContent = waiting ? job.waiting_reason : progressLine(job.stage || "", job.message || "");
     const cancel = el.querySelector('[data-role="cancel"]');
     if (cancel && (FINISHED.has(job.status) || job.cancel_requested)) cancel.hidden = true;
     const error = el.querySelector('[data-role="error"]');

@@ -230,3 +230,32 @@ def test_job_tasks_are_named_alike_with_limits_from_settings(settings: Any) -> N
 def test_job_cancelled_is_not_an_encore_error() -> None:
     # Cancelling is the user's wish, not a failure: it must never be recorded as an error code.
     assert not issubclass(JobCancelled, EncoreError)
+
+
+def test_a_retried_run_never_moves_the_bar_backwards(user: User) -> None:
+    job = make_job(user, progress=0.063, attempts=1)
+    seen: list[float] = []
+
+    def work(*, ctx: JobContext) -> dict[str, Any]:
+        ctx.progress("decode", 0.02, "Starting again")
+        seen.append(Job.objects.get(pk=ctx.job.pk).progress)
+        return {}
+
+    assert _run(job, work) == "done"
+    assert seen == [0.063]
+
+
+def test_stale_jobs_say_they_are_waiting_for_a_worker(api_user: APIClient, user: User, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timedelta(seconds=settings.JOBS_STALE_AFTER_S + 50)
+    dead = make_job(user, status="running", progress=0.06, heartbeat_at=long_ago)
+    unclaimed = make_job(user, enqueued_at=long_ago)
+    fresh = make_job(user, status="running", heartbeat_at=timezone.now())
+    reasons = {str(j.pk): api_user.get(f"/api/jobs/{j.pk}/").json()["waiting_reason"] for j in (dead, unclaimed, fresh)}
+    assert reasons[str(dead.pk)] == ("The worker stopped answering 2 min ago; the job will be picked up again when a "
+                                     "worker is free.")
+    assert reasons[str(unclaimed.pk)] == "No worker has picked this job up yet (waiting 2 min)."
+    assert reasons[str(fresh.pk)] == ""
