@@ -104,6 +104,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.limits.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -240,6 +241,17 @@ SONG_MAX_BYTES = env_int("ENCORE_SONG_MAX_BYTES", 200 * 1024 * 1024)
 SONG_MAX_DURATION_S = env_float("ENCORE_SONG_MAX_DURATION_S", 15 * 60)
 VIDEO_MAX_BYTES = env_int("ENCORE_VIDEO_MAX_BYTES", 1024 * 1024 * 1024)
 VIDEO_MAX_DURATION_S = env_float("ENCORE_VIDEO_MAX_DURATION_S", 5 * 60)
+# Request bodies: refused before they are read when their length says they are too large, and cut
+# off while streaming otherwise (config/limits.py). Upload paths allow the file's limit plus 1 MiB
+# of form fields; everything else ENCORE_REQUEST_MAX_BYTES (camera frame batches included).
+ENCORE_REQUEST_MAX_BYTES = env_int("ENCORE_REQUEST_MAX_BYTES", 20 * 1024 * 1024)
+ENCORE_UPLOAD_MAX_BYTES_BY_PATH: dict[str, int] = {
+    "/api/songs/": SONG_MAX_BYTES + 2**20, "/songs/": SONG_MAX_BYTES + 2**20,
+    "/api/soundtrack/videos/": VIDEO_MAX_BYTES + 2**20, "/soundtrack/": VIDEO_MAX_BYTES + 2**20,
+}
+# Spooled uploads land here (never in /tmp), so nothing half-received is left where we cannot see it.
+FILE_UPLOAD_TEMP_DIR = str(ENCORE_WORK_DIR / "incoming")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
 # --- Celery ---------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL the broker is the filesystem: a real worker process, no service.
@@ -461,3 +473,13 @@ PERSONALIZE_IDENTITY_BACKEND = env_str("PERSONALIZE_IDENTITY_BACKEND", "dlib")
 JOBS_TIME_LIMITS_S["personalize.train_adapter"] = (env_float("PERSONALIZE_TRAIN_SOFT_LIMIT_S", 2 * 3600.0),
                                                    env_float("PERSONALIZE_TRAIN_HARD_LIMIT_S", 2 * 3600.0 + 300))
 # --- end personalize ---
+
+# --- accounts ---
+# Password reset emails: printed to the server's log unless a real backend is configured (the
+# reset pages say so). Production: DJANGO_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend
+# with EMAIL_HOST and friends.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Encore <no-reply@localhost>")
+# --- end accounts ---
