@@ -44,7 +44,7 @@ class BodyLimitMiddleware(MiddlewareMixin):
         if declared > limit:
             return _too_large(request, limit)
         # Counted again while streaming, for bodies sent without a length.
-        request.upload_handlers.insert(0, CountingUploadHandler(request, limit=limit))
+        request.upload_handlers = [CountingUploadHandler(request, limit=limit), *request.upload_handlers]
         return None
 
 
