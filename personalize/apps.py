@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class PersonalizeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "personalize"
+    verbose_name = "Personal adapters"
+
+    def ready(self) -> None:
+        from charcha.erasure import erasure_hook_register
+        from personalize.services import adapters_erase_for_consent
+
+        # After videos (order 10, they point at adapters), before charcha erases frames and the key.
+        erasure_hook_register("personalize.adapters", adapters_erase_for_consent, order=20)

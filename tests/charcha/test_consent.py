@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from charcha.crypto import decrypt_blob
-from charcha.erasure import erasure_hook_register, erasure_hook_unregister
+from charcha.erasure import erasure_hook_register, erasure_hook_unregister, erasure_hooks
 from charcha.errors import ChallengeError, ConsentError
 from charcha.keys import user_data_key
 from charcha.models import (
@@ -236,7 +236,9 @@ def test_withdrawal_erases_every_biometric_trace_and_the_record_still_verifies(u
     kinds = list(ConsentEvent.objects.filter(record=consent).order_by("seq").values_list("kind", "actor"))
     assert kinds == [("granted", f"user:{user.pk}"), ("withdrawn", f"user:{user.pk}"), ("erased", "system")]
     erased = ConsentEvent.objects.get(record=consent, kind="erased")
-    assert erased.data == {"reason": "withdrawn", "erased": {"frames": 3, "embeddings": 1, "keys": 1}}
+    # Apps' registered hooks (adapters, videos) had nothing of this user's to erase.
+    apps_hooks = {f"hook:{name}": 0 for name, _ in erasure_hooks()}
+    assert erased.data == {"reason": "withdrawn", "erased": {**apps_hooks, "frames": 3, "embeddings": 1, "keys": 1}}
     report = consent_verify(consent=withdrawn)
     assert (report.ok, report.length) == (True, 3)
     # The record keeps its evidence hashes (no images) ...
@@ -268,8 +270,9 @@ def test_withdrawal_cascades_through_registered_hooks_in_order(user: User) -> No
         erasure_hook_unregister("test.videos")
     assert calls == [("videos", user.pk, "withdrawn"), ("adapters", 3, "withdrawn")]
     erased = ConsentEvent.objects.get(record=consent, kind="erased")
-    assert erased.data["erased"] == {"hook:test.videos": 2, "hook:test.adapters": 1, "frames": 3, "embeddings": 1,
-                                     "keys": 1}
+    apps_hooks = {f"hook:{name}": 0 for name, _ in erasure_hooks()}
+    assert erased.data["erased"] == {**apps_hooks, "hook:test.videos": 2, "hook:test.adapters": 1, "frames": 3,
+                                     "embeddings": 1, "keys": 1}
 
 
 def test_withdrawal_is_for_the_owner_only_and_once(user: User, other_user: User) -> None:

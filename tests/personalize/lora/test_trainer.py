@@ -58,10 +58,7 @@ def _render(pipe: Any, family: str, *, frames: int = 1, video: bool = False) -> 
     kwargs: dict[str, Any] = {"prompt": f"a photo of {TRIGGER} person", "height": 32, "width": 32,
                               "num_inference_steps": 2, "output_type": "np",
                               "generator": torch.Generator().manual_seed(7)}
-    if family == WAN or video:
-        out = pipe(num_frames=frames, **kwargs).frames
-    else:
-        out = pipe(**kwargs).images
+    out = pipe(num_frames=frames, **kwargs).frames if family == WAN or video else pipe(**kwargs).images
     return np.asarray(out)
 
 
