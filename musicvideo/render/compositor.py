@@ -2,8 +2,9 @@
 
 Each scene puts the person (cut out of the consent frames with mediapipe's bundled selfie
 segmentation) in front of a generated background whose palette, shapes and motion follow the
-scene's mood and energy; the camera bounces on every beat, the pose changes on downbeats, and
-each cut opens with a transition (a flash and zoom punch; a bigger one when a section starts).
+scene's mood and energy; the camera and the person bounce on every beat, the pose changes on
+downbeats (every beat when it is loud), and every cut is a colour change on the beat: scenes
+alternate between the mood's palette and its hue-turned twin, and a section brings a new mood.
 Captions and the AI label are not drawn here: assembly draws them over every renderer alike.
 
 Why skia-python: it is Chrome's 2-D engine with a Python binding on PyPI (wheels for 3.11, no
@@ -23,6 +24,7 @@ before asking for the next (base.py's contract).
 
 from __future__ import annotations
 
+import colorsys
 import importlib.util
 import math
 from collections.abc import Iterator, Sequence
@@ -49,9 +51,11 @@ MAX_CUTOUTS = 16             # poses kept from the consent frames
 MIN_PERSON_AREA = 0.02       # a segmentation covering less of the frame found nobody
 
 # SkSL: one background program, four looks chosen by `mode` (0 sunburst, 1 aurora waves,
-# 2 drifting fog, 3 hard stripes); colours, speed and pulse come in as uniforms.
+# 2 drifting fog, 3 hard stripes); colours, speed and pulse come in as uniforms. `speed` is fixed
+# per scene: a speed that followed the loudness would make the pattern lurch (phase = t * speed).
 BACKGROUND_SKSL = """
 uniform float2 res; uniform float t; uniform float pulse; uniform float energy; uniform float mode;
+uniform float speed;
 uniform half4 c0; uniform half4 c1; uniform half4 c2;
 float wave(float x) { return 0.5 + 0.5 * sin(x); }
 half4 main(float2 p) {
@@ -59,7 +63,6 @@ half4 main(float2 p) {
   float2 q = uv - 0.5; q.x *= res.x / res.y;
   float r = length(q);
   float a = atan(q.y, q.x);
-  float speed = 0.4 + 1.2 * energy;
   float w;
   if (mode < 0.5) {
     w = smoothstep(0.35, 0.65, wave(a * 9.0 + t * speed * 0.6)) * (0.35 + 0.65 * smoothstep(0.05, 0.6, r));
@@ -192,6 +195,16 @@ def _saturate(c: tuple[float, float, float], s: float) -> tuple[float, float, fl
     return tuple(float(np.clip(grey + (v - grey) * s, 0.0, 1.0)) for v in c)  # type: ignore[return-value]
 
 
+HUE_TURN_DEG = 50.0
+
+
+def _turn_hue(c: tuple[float, float, float], degrees: float) -> tuple[float, float, float]:
+    if not degrees:
+        return c
+    hue, light, sat = colorsys.rgb_to_hls(*c)
+    return colorsys.hls_to_rgb((hue + degrees / 360.0) % 1.0, light, sat)
+
+
 @dataclass(frozen=True)
 class Look:
     """How a scene looks: derived from mood, valence, energy and style only (reproducible)."""
@@ -208,7 +221,11 @@ class Look:
         mode, colours, shapes = LOOKS.get(scene.mood, LOOKS["serene"])
         finish = STYLE_FINISH.get(style, STYLE_FINISH["cinematic"])
         out = []
+        # Cuts alternate between the mood's palette and its hue-turned twin, so every cut is a
+        # clean colour change (no flash frames: a flash reads as a second event after the cut).
+        turn = HUE_TURN_DEG if scene.index % 2 else 0.0
         for c in colours:
+            c = _turn_hue(c, turn)
             c = _saturate(c, finish["saturation"])
             if finish.get("pastel"):
                 c = _mix(c, (1.0, 0.97, 0.92), finish["pastel"])
@@ -225,16 +242,28 @@ def beat_knots(scene: SceneSpec) -> np.ndarray:
 
 
 def bounce(t: np.ndarray | float, knots: np.ndarray) -> np.ndarray:
-    """0 on every beat, rising to 1 half-way between beats: |velocity| peaks and reverses on the beat.
+    """A ball's bounce: 0 on every beat, 1 half-way between beats, a parabola in between.
 
-    A reversal is what the eye (and the soundtrack engine's visual-beat detector, which looks for
-    sudden decelerations) reads as a hit, so every beat lands a visible impact.
+    The velocity is greatest just before and after each beat and reverses on it, and changes
+    evenly elsewhere (no second, softer event half-way, as a sine would give). A reversal is what
+    the eye, and the soundtrack engine's visual-beat detector, which looks for sudden
+    decelerations, reads as a hit: every beat lands a visible impact.
     """
     tt = np.atleast_1d(np.asarray(t, dtype=float))
     k = np.clip(np.searchsorted(knots, tt, side="right") - 1, 0, max(len(knots) - 2, 0))
     lo, hi = knots[k], knots[np.minimum(k + 1, len(knots) - 1)]
     phase = np.where(hi > lo, (tt - lo) / np.maximum(hi - lo, 1e-6), 0.0)
-    return np.sin(np.pi * np.clip(phase, 0.0, 1.0))
+    p = np.clip(phase, 0.0, 1.0)
+    return 4.0 * p * (1.0 - p)
+
+
+def _smooth_curve(x: np.ndarray, width: float) -> np.ndarray:
+    n = max(int(round(width)), 1)
+    if n <= 1 or len(x) == 0:
+        return np.asarray(x, dtype=float)
+    kernel = np.hanning(n + 2)[1:-1]
+    padded = np.pad(np.asarray(x, dtype=float), (n // 2, n - 1 - n // 2), mode="edge")
+    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
 
 
 def since_last(t: float, times: Sequence[float] | np.ndarray) -> float:
@@ -324,16 +353,20 @@ class Compositor:
         hop = bounce(times, knots)
         fe = audio.frame_energy if audio is not None and len(audio.frame_energy) == n_frames else np.full(n_frames, energy)
         fo = audio.frame_onset if audio is not None and len(audio.frame_onset) == n_frames else np.zeros(n_frames)
+        # Loudness drives brightness and sizes: smoothed over ~0.4 s, so drums make it swell and
+        # ebb with the music instead of flickering frame by frame (flicker reads as motion).
+        fe, fo = _smooth_curve(fe, fps * 0.4), _smooth_curve(fo, fps * 0.4)
 
         # Framing: the side changes scene by scene; closer and bouncier when the music is louder.
         side = (0.5, 0.32, 0.68)[(scene.index + int(rng.integers(0, 2))) % 3]
         person_h = H * (0.62 + 0.2 * energy + 0.08 * max(scene.arousal, 0.0))
-        zoom_amp = 0.02 + 0.05 * energy
-        hop_amp = H * (0.015 + 0.035 * energy)
+        zoom_amp = 0.05 + 0.05 * energy
+        hop_amp = H * (0.035 + 0.04 * energy)
         drift = float(rng.choice([-1.0, 1.0])) * W * 0.03
         push = 0.04 + 0.05 * energy
-        # Poses change on downbeats (on every beat when it is loud), from a per-scene first pose.
-        changes = np.asarray(scene.beats_s if energy > 0.7 else scene.downbeats_s, dtype=float)
+        # A new pose with every scene, and every 8 beats within a long one: a pose change is a
+        # jump in the picture, and on every beat it would drown the bounce that carries the beat.
+        changes = np.asarray(scene.beats_s[8::8], dtype=float)
         first_pose = int(rng.integers(0, len(cast)))
         dressed = self._dressed
 
@@ -352,18 +385,20 @@ class Compositor:
             progress = local / max(scene.duration_s, 1e-3)
             e = float(np.clip(fe[k], 0.0, 1.0))
             since_beat = since_last(t, knots)
-            # The cut's transition: a zoom punch that settles in 0.25 s (0.4 s and larger at a section).
-            punch_len = 0.4 if scene.section_start else 0.25
-            punch = (0.22 if scene.section_start else 0.1) * max(0.0, 1.0 - local / punch_len) ** 2
-            zoom = (1.0 + zoom_amp * float(hop[k])) * (1.0 + punch) * (1.0 + 0.03 * progress)
+            # The camera breathes with the beat (out and back between beats, turning on each beat)
+            # and pushes in slowly over the scene.
+            zoom = (1.0 + zoom_amp * float(hop[k])) * (1.0 + 0.03 * progress)
 
             if k % BG_EVERY == 0:
                 builder = skia.RuntimeShaderBuilder(self._effect)
                 builder.setUniform("res", skia.V2(bw, bh))
                 builder.setUniform("t", t)
-                builder.setUniform("pulse", (1.0 - min(since_beat / 0.3, 1.0)) * e)
+                # Brightest on the beat, easing off between beats: a gentle swell, never a jump
+                # (a jump in brightness on every beat would read as a cut).
+                builder.setUniform("pulse", 0.4 * e * (1.0 - float(hop[k])))
                 builder.setUniform("energy", e)
                 builder.setUniform("mode", float(look.mode))
+                builder.setUniform("speed", 0.4 + 1.2 * energy)
                 for name, c in zip(("c0", "c1", "c2"), look.colours, strict=True):
                     builder.setUniform(name, skia.V4(c[0], c[1], c[2], 1.0))
                 small_surface.getCanvas().drawPaint(skia.Paint(Shader=builder.makeShader()))
@@ -374,7 +409,7 @@ class Compositor:
             canvas.scale(zoom, zoom)
             canvas.translate(-W / 2, -H / 2)
             self._draw_shapes(canvas, look.shapes, seeds, t=t, local=local, e=e, onset=float(fo[k]),
-                              since_beat=since_beat, W=W, H=H, colour=accent)
+                              since_beat=since_beat, hop=float(hop[k]), W=W, H=H, colour=accent)
             canvas.restore()
 
             index = (first_pose + int(np.count_nonzero(changes <= t + 1e-6))) % len(cast)
@@ -389,11 +424,6 @@ class Compositor:
             a = scale * zoom
             self._blit(canvas, dressed[dress_key], a, W / 2 + (x - W / 2) * zoom, H / 2 + (y - H / 2) * zoom, W, H)
 
-            # A white flash on the cut (bigger at a section) and a softer one on each downbeat.
-            flash = (0.85 if scene.section_start else 0.35) * max(0.0, 1.0 - local / 0.2)
-            flash = max(flash, 0.18 * e * max(0.0, 1.0 - since_last(t, scene.downbeats_s) / 0.15))
-            if flash > 0.02:
-                canvas.drawPaint(skia.Paint(Color=skia.Color4f(1.0, 1.0, 1.0, flash)))
             if look.letterbox > 0:
                 bar = round(H * look.letterbox)
                 canvas.drawRect(skia.Rect(0, 0, W, bar), black)
@@ -422,35 +452,30 @@ class Compositor:
     @staticmethod
     def _shape_seeds(rng: np.random.Generator, kind: str) -> np.ndarray:
         """Per-scene random constants for the shapes (positions, sizes, speeds), fixed by the seed."""
-        n = {"rings": 24, "bokeh": 18, "rain": 60, "slashes": 6}.get(kind, 12)
+        n = {"rings": 24, "bokeh": 18, "rain": 40, "slashes": 6}.get(kind, 12)
         return rng.random((n, 4))
 
     @staticmethod
     def _draw_shapes(canvas: skia.Canvas, kind: str, seeds: np.ndarray, *, t: float, local: float, e: float,
-                     onset: float, since_beat: float, W: int, H: int, colour: skia.Color4f) -> None:
+                     onset: float, since_beat: float, hop: float, W: int, H: int, colour: skia.Color4f) -> None:
         paint = skia.Paint(AntiAlias=True)
         if kind == "rings":
-            # Rings thrown out from the centre on each beat, plus drifting confetti.
+            # Concentric rings that light up on each beat (they ride the camera's beat bounce),
+            # and confetti drifting up at an even speed (even motion never reads as a beat).
             paint.setStyle(skia.Paint.kStroke_Style)
-            for j in range(3):
-                age = since_beat + j * 0.18
-                radius = H * (0.15 + 0.9 * age)
-                alpha = max(0.0, 0.55 - age * 0.9) * (0.5 + 0.5 * e)
-                if alpha > 0.02:
-                    paint.setStrokeWidth(H * (0.006 + 0.01 * e))
-                    paint.setColor4f(skia.Color4f(colour.fR, colour.fG, colour.fB, alpha))
-                    canvas.drawCircle(W / 2, H / 2, radius, paint)
+            paint.setStrokeWidth(H * (0.006 + 0.008 * e))
+            glow = 1.0 - hop
+            for j in range(4):
+                alpha = (0.18 + 0.4 * glow) * (0.5 + 0.5 * e) * (1.0 - j * 0.18)
+                paint.setColor4f(skia.Color4f(colour.fR, colour.fG, colour.fB, alpha))
+                canvas.drawCircle(W / 2, H / 2, H * (0.3 + 0.22 * j), paint)
             paint.setStyle(skia.Paint.kFill_Style)
             for x, y, s, v in seeds:
-                cx = (x * W + 40 * math.sin(t * (0.5 + v) + 6 * y)) % W
-                cy = (y * H - local * H * (0.05 + 0.15 * v)) % H
-                size = H * (0.006 + 0.012 * s) * (1 + onset)
+                cx = x * W
+                cy = (y * H - local * H * (0.04 + 0.06 * v)) % H
+                size = H * (0.006 + 0.01 * s) * (1 + 0.5 * onset)
                 paint.setColor4f(skia.Color4f(1.0, 1.0 - 0.3 * v, 0.8 * s, 0.75))
-                canvas.save()
-                canvas.translate(cx, cy)
-                canvas.rotate(float(t * 90 * (v - 0.5)))
-                canvas.drawRect(skia.Rect(-size, -size * 0.5, size, size * 0.5), paint)
-                canvas.restore()
+                canvas.drawRect(skia.Rect(cx - size, cy - size * 0.5, cx + size, cy + size * 0.5), paint)
         elif kind == "bokeh":
             # Soft lights rising slowly; radial gradients, not blurs (a blur is a full-frame pass).
             for x, y, s, v in seeds:
@@ -465,11 +490,11 @@ class Compositor:
         elif kind == "rain":
             paint.setStyle(skia.Paint.kStroke_Style)
             paint.setStrokeWidth(max(H / 540, 1.0))
-            paint.setColor4f(skia.Color4f(colour.fR, colour.fG, colour.fB, 0.35 + 0.3 * e))
+            paint.setColor4f(skia.Color4f(colour.fR, colour.fG, colour.fB, 0.2 + 0.2 * e))
             path = skia.Path()
             for x, y, s, v in seeds:
                 length = H * (0.04 + 0.06 * s)
-                cy = (y * H + local * H * (0.6 + 0.8 * v)) % (H + length) - length
+                cy = (y * H + local * H * (0.25 + 0.25 * v)) % (H + length) - length
                 cx = (x * W + cy * 0.12) % W
                 path.moveTo(cx, cy)
                 path.lineTo(cx + length * 0.12, cy + length)
