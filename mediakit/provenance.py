@@ -402,7 +402,7 @@ def provenance_apply(paths: Sequence[str | os.PathLike[str]], *, job_id: str | u
         path = Path(raw)
         step = scaled(progress, i / len(paths), (i + 1) / len(paths))
         marked, wm_id = 0, None
-        if config.watermark and path.suffix.lower() in _VIDEO_SUFFIXES:
+        if config.watermark and path.suffix.lower() in _VIDEO_SUFFIXES and _video_can_carry_mark(path):
             wm_id = watermark.job_watermark_id(job_id)
             marked = watermark.watermark_video(path, path, payload=wm_id, params=watermark_params or DEFAULT_PARAMS,
                                                progress=scaled(step, 0.0, 0.9)).frames_marked
@@ -437,6 +437,17 @@ def inspect_media(path: str | os.PathLike[str], *, trust_anchors_pem: bytes | No
         reading = watermark.read_watermark(path, watermark_params or DEFAULT_PARAMS,
                                            progress=scaled(progress, 0.1, 1.0)).as_dict()
     return MediaReport(manifest=manifest, watermark=reading)
+
+
+def _video_can_carry_mark(path: Path) -> bool:
+    """A video stream large enough for the watermark (tiny previews are signed but not marked)."""
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as container:
+        if not container.streams.video:
+            return False
+        context = container.streams.video[0].codec_context
+        return watermark.can_carry(context.width, context.height)
 
 
 def _has_video(path: str | os.PathLike[str]) -> bool:

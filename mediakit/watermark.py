@@ -143,13 +143,18 @@ def decode_votes(votes: np.ndarray, params: WatermarkParams = DEFAULT_PARAMS) ->
 # Pixels
 
 
+def can_carry(width: int, height: int) -> bool:
+    """invisible-watermark refuses frames under 256x256 pixels."""
+    return width * height >= 256 * 256
+
+
 def embed_frame(frame: np.ndarray, bits: np.ndarray, params: WatermarkParams = DEFAULT_PARAMS) -> np.ndarray:
     """Mark one RGB uint8 frame (at least 256x256) with ``bits`` using invisible-watermark's dwtDctSvd."""
     from imwatermark.dwtDctSvd import EmbedDwtDctSvd
 
-    if frame.shape[0] * frame.shape[1] < 256 * 256:
+    if not can_carry(frame.shape[1], frame.shape[0]):
         raise MediaError("A frame must be at least 256x256 pixels to carry the watermark.",
-                         code="watermark_frame_too_small")
+                         code="provenance_unsupported")
     embedder = EmbedDwtDctSvd([int(b) for b in bits], wmLen=len(bits), scales=params.scales, block=params.block)
     bgr = np.ascontiguousarray(frame[..., ::-1])
     marked = embedder.encode(bgr)

@@ -31,6 +31,7 @@ from musicvideo.services import (
     song_lyrics_set,
     storyboard_request,
 )
+from musicvideo.verify_api import urlpatterns as verify_urlpatterns
 
 
 class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -111,4 +112,6 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 router = DefaultRouter()
 router.register("", SongViewSet, basename="song")
 app_name = "musicvideo-api"
-urlpatterns = [path("", include(router.urls))]
+# POST /api/songs/verify/: provenance check of any file (musicvideo/verify_api.py); before the
+# router, whose song-detail pattern would otherwise take "verify" for a song id.
+urlpatterns = [*verify_urlpatterns, path("", include(router.urls))]

@@ -170,3 +170,12 @@ def test_apply_watermarks_then_signs_and_inspect_reads_both(tmp_path: Path, ca: 
     assert report["watermark"]["confidence"] > 0.9
     audio = inspect_media(wav, trust_anchors_pem=config.trust_anchors()).as_dict()
     assert audio["manifest"]["trusted"] and audio["watermark"] is None
+
+
+def test_a_video_too_small_for_the_mark_is_signed_but_not_marked(tmp_path: Path, ca: Path) -> None:
+    video = small_video(tmp_path / "preview.mp4")           # 96x64: under the watermark's 256x256
+    before = video.read_bytes()
+    [result] = provenance_apply([video], job_id=JOB, consent_record_id=None, config=ProvenanceConfig(dev_ca_dir=ca))
+    assert result.signed and not result.watermarked and result.frames_marked == 0
+    assert read_manifest(video, trust_anchors_pem=(ca / "root.pem").read_bytes()).trusted
+    assert video.read_bytes() != before
