@@ -127,21 +127,21 @@ def _real_pipeline(source: ModelSource, kind: str) -> Any:
     if source.family == WAN:
         # Wan's VAE stays in float32 (its authors' advice: bf16 decoding bands the picture).
         vae = _from_pretrained(source, AutoencoderKLWan, source.base, "Wan VAE", subfolder="vae",
-                               torch_dtype=torch.float32)
-        return _from_pretrained(source, WanPipeline, source.base, "Wan 2.1", vae=vae, torch_dtype=dtype)
+                               dtype=torch.float32)
+        return _from_pretrained(source, WanPipeline, source.base, "Wan 2.1", vae=vae, dtype=dtype)
     if kind == "video":
         if not source.motion_adapter:
             raise LoraError("No AnimateDiff motion adapter is configured for sd15-animatediff clips.",
                             code="motion_adapter_missing")
         adapter = _from_pretrained(source, MotionAdapter, source.motion_adapter, "AnimateDiff motion adapter",
-                                   torch_dtype=dtype)
+                                   dtype=dtype)
         pipe = _from_pretrained(source, AnimateDiffPipeline, source.base, "Stable Diffusion 1.5",
-                                motion_adapter=adapter, torch_dtype=dtype)
+                                motion_adapter=adapter, dtype=dtype)
         # The scheduler AnimateDiff's motion modules were trained with.
         pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config, clip_sample=False, beta_schedule="linear",
                                                    timestep_spacing="linspace", steps_offset=1)
         return pipe
-    return _from_pretrained(source, StableDiffusionPipeline, source.base, "Stable Diffusion 1.5", torch_dtype=dtype)
+    return _from_pretrained(source, StableDiffusionPipeline, source.base, "Stable Diffusion 1.5", dtype=dtype)
 
 
 def load_pipeline(source: ModelSource, *, kind: Literal["image", "video"], seed: int = 0) -> DiffusionPipeline:

@@ -119,7 +119,7 @@ def identity_report(capture: Sequence[np.ndarray], generated: Sequence[np.ndarra
     centre = np.mean(np.stack(reference), axis=0)
     spread = float(np.mean([backend.distance(e, centre) for e in reference]))
     if not rendered:
-        return IdentityReport(score=None, distance=None, spread=spread, faces=0, images=len(generated),
+        return IdentityReport(score=None, distance=None, spread=round(spread, 4), faces=0, images=len(generated),
                               backend=name)
     distance = float(np.mean([backend.distance(e, centre) for e in rendered]))
     # A capture of near-identical frames has a tiny spread; floor it so the ratio stays meaningful.

@@ -60,7 +60,8 @@ class Command(BaseCommand):
         except EncoreError as exc:
             raise CommandError(f"{exc.message} ({exc.code})") from exc
         assert adapter.job is not None
-        with TqdmProgress(f"Training {adapter.trigger}") as bar:
+        # The bar goes to the command's own stderr stream (OutputWrapper would add a newline per redraw).
+        with TqdmProgress(f"Training {adapter.trigger}", file=getattr(self.stderr, "_out", self.stderr)) as bar:
 
             def work(*, ctx: JobContext) -> dict[str, Any]:
                 return adapter_train_run(ctx=_BarContext(ctx, bar))
