@@ -144,12 +144,26 @@ def dev_ca_ensure(directory: str | os.PathLike[str], *, organization: str = "Enc
     folder = Path(directory)
     root_path, chain_path, key_path = folder / "root.pem", folder / "chain.pem", folder / "leaf.key"
     if not (root_path.is_file() and chain_path.is_file() and key_path.is_file()):
-        folder.mkdir(parents=True, exist_ok=True)
-        root_pem, chain_pem, key_pem = _make_dev_chain(organization)
-        # The key first and the root last: a reader that sees root.pem sees a complete set.
-        _write_atomic(key_path, key_pem, mode=0o600)
-        _write_atomic(chain_path, chain_pem)
-        _write_atomic(root_path, root_pem)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        # The whole set is made in a private folder and renamed into place in one step: two workers
+        # starting at once must not end up with one's key beside the other's certificate.
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            root_pem, chain_pem, key_pem = _make_dev_chain(organization)
+            _write_atomic(staging / "leaf.key", key_pem, mode=0o600)
+            _write_atomic(staging / "chain.pem", chain_pem)
+            _write_atomic(staging / "root.pem", root_pem)
+            os.chmod(staging, 0o755)
+            try:
+                os.rename(staging, folder)      # replaces an empty folder; fails if another set won
+            except OSError:
+                if not root_path.is_file():
+                    raise
+        finally:
+            if staging.exists():
+                for leftover in staging.iterdir():
+                    leftover.unlink()
+                staging.rmdir()
     return SigningIdentity(cert_chain_pem=chain_path.read_bytes(), private_key_pem=key_path.read_bytes(),
                            trust_anchors_pem=root_path.read_bytes())
 

@@ -15,6 +15,8 @@ from jobs.models import Job
 from jobs.ratelimit import rate_limit
 from jobs.services import job_create
 from mediakit.probe import MediaInfo
+from mediakit.progress import scaled
+from mediakit.provenance import COMPOSITE_SYNTHETIC, config_from_settings, provenance_apply
 from mediakit.validate import MediaLimits, video_limits
 from soundtrack.engine import EngineSettings, SoundtrackOptions, score_video
 from soundtrack.engine.errors import SoundtrackError
@@ -104,6 +106,11 @@ def soundtrack_run(*, ctx: JobContext) -> dict[str, Any]:
     with ctx.local_copy(soundtrack.video.file.name) as source:
         outputs = score_video(source, ctx.work_dir / "engine", options=options, settings=engine_settings(),
                               progress=ctx.progress)
+    # Generated files carry provenance: the job id in the video's pixels, then a signed C2PA manifest
+    # on the video and the music (the user's own footage + generated music: compositeSynthetic).
+    provenance_apply([outputs.video, outputs.audio], job_id=ctx.job.pk, consent_record_id=None,
+                     config=config_from_settings(settings), digital_source_type=COMPOSITE_SYNTHETIC,
+                     progress=scaled(ctx.progress, 1.0, 1.0))
     prefix = f"soundtracks/{soundtrack.user_id}/{soundtrack.pk}"
     video_name = ctx.store_output(outputs.video, f"{prefix}/soundtrack.mp4")
     audio_name = ctx.store_output(outputs.audio, f"{prefix}/music.wav")

@@ -15,7 +15,9 @@ from jobs.models import Job
 from mediakit.encode import encode_mp4
 from mediakit.provenance import provenance_apply
 from musicvideo.testing.footage import compositor_like
-from musicvideo.verification import provenance_config
+from musicvideo.verification import media_verify, provenance_config
+from soundtrack.services import soundtrack_create, source_video_create
+from soundtrack.testing.synthetic import make_beat_video
 
 
 @pytest.fixture
@@ -114,3 +116,22 @@ def test_api_refusals_answer_code_and_detail(dev_ca: Path, api_user: APIClient) 
 def test_api_needs_a_signed_in_user(db: None) -> None:
     response = APIClient().post("/api/songs/verify/", {}, format="multipart")
     assert response.status_code == 403
+
+
+def test_soundtrack_outputs_are_watermarked_and_signed(dev_ca: Path, user: User, tmp_path: Path,
+                                                       django_capture_on_commit_callbacks: Any) -> None:
+    clip = make_beat_video(tmp_path / "clip.mp4", duration_s=3.0, size=(640, 360), with_audio=True)
+    video = source_video_create(user=user, upload=SimpleUploadedFile("clip.mp4", clip.path.read_bytes()))
+    with django_capture_on_commit_callbacks(execute=True):
+        soundtrack = soundtrack_create(user=user, video=video, genre="pop", energy=3, mix="replace", seed=0)
+    soundtrack.refresh_from_db()
+    assert soundtrack.job.status == "succeeded", soundtrack.job.error_detail
+
+    report = media_verify(path=soundtrack.video_file.path)
+    assert report["manifest"]["trusted"] and report["manifest"]["job_id"] == str(soundtrack.job.pk)
+    assert report["manifest"]["digital_source_type"] == "compositeSynthetic"
+    assert report["manifest"]["consent_record_id"] is None
+    assert report["watermark"]["found"] and report["watermark"]["job_id_prefix"] == soundtrack.job.pk.hex[:16]
+    music = media_verify(path=soundtrack.audio_file.path)
+    assert music["manifest"]["trusted"] and music["manifest"]["job_id"] == str(soundtrack.job.pk)
+    assert music["watermark"] is None
