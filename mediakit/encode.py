@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Literal
 
 import av
+import av.container
 import numpy as np
 
 from mediakit.audio import decode_audio
+from mediakit.errors import MediaError
+from mediakit.probe import main_video_stream
 
 
 def encode_mp4(path: str | os.PathLike[str], frames: Iterable[np.ndarray], *, fps: float,
@@ -83,19 +86,30 @@ def _encode_audio(container: av.container.OutputContainer, stream: av.AudioStrea
 MuxMode = Literal["replace", "duck", "mix"]
 
 
+# Video codecs an MP4 file carries and players play: these are copied packet for packet; anything
+# else (MS-MPEG4, MJPEG, ProRes, VP8, Theora, WMV...) is re-encoded to H.264.
+MP4_COPY_CODECS = frozenset({"h264", "hevc", "av1", "mpeg4", "vp9"})
+
+
 def mux_audio(video_path: str | os.PathLike[str], music: np.ndarray, sample_rate: int,
-              out_path: str | os.PathLike[str], *, mode: MuxMode = "replace", duck_db: float = -14.0) -> Path:
-    """Put ``music`` onto a video, copying the video stream untouched.
+              out_path: str | os.PathLike[str], *, mode: MuxMode = "replace", duck_db: float = -14.0,
+              crf: int = 18, preset: str = "veryfast") -> Path:
+    """Put ``music`` onto a video as an MP4, copying the video stream untouched where MP4 carries it.
 
     ``replace`` drops the original sound; ``duck`` keeps it under the music at ``duck_db``; ``mix``
-    keeps both at equal level. The music is trimmed or padded to the video's duration.
+    keeps both at equal level. The music is trimmed or padded to the video's duration. A video
+    codec MP4 cannot carry is re-encoded to H.264 (``crf``, ``preset``) with its frame times kept.
     """
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".part.mp4")
     with av.open(str(video_path), metadata_errors="ignore") as src:
-        vin = src.streams.video[0]
+        vin = main_video_stream(src)
+        if vin is None:
+            raise MediaError("The file has no video stream.", code="media_no_video")
         duration = float(src.duration) / av.time_base if src.duration else 0.0
+        if not duration and vin.duration and vin.time_base:
+            duration = float(vin.duration * vin.time_base)
         has_audio = bool(src.streams.audio)
     track = music if music.ndim == 2 else np.vstack([music, music])
     n = int(round(duration * sample_rate))
@@ -106,14 +120,46 @@ def mux_audio(video_path: str | os.PathLike[str], music: np.ndarray, sample_rate
         padded = np.pad(track, ((0, 0), (0, max(0, n - track.shape[1]))))[:, :n]
         track = np.clip(padded + gain * original, -1.0, 1.0)
     with av.open(str(video_path), metadata_errors="ignore") as src, av.open(str(tmp), "w", format="mp4") as dst:
-        vin = src.streams.video[0]
-        vout = dst.add_stream_from_template(vin)
-        astream = _aac_stream(dst, sample_rate)
-        for packet in src.demux(vin):
-            if packet.dts is None:
-                continue
-            packet.stream = vout
-            dst.mux(packet)
+        vin = main_video_stream(src)
+        assert vin is not None
+        # canonical_name is the codec, not the decoder ("av1", not "libdav1d").
+        if vin.codec_context.codec.canonical_name in MP4_COPY_CODECS:
+            vout = dst.add_stream_from_template(vin, opaque=True)
+            astream = _aac_stream(dst, sample_rate)
+            for packet in src.demux(vin):
+                if packet.dts is None:
+                    continue
+                packet.stream = vout
+                dst.mux(packet)
+        else:
+            astream = _aac_stream(dst, sample_rate)
+            _reencode_video(src, vin, dst, crf=crf, preset=preset)
         _encode_audio(dst, astream, track, sample_rate, n)
     os.replace(tmp, out)
     return out
+
+
+def _reencode_video(src: av.container.InputContainer, vin: av.VideoStream, dst: av.container.OutputContainer, *,
+                    crf: int, preset: str) -> None:
+    """Decode ``vin`` (skipping undecodable packets) and encode it as H.264, keeping frame times."""
+    from mediakit.video import _decode_tolerant
+
+    rate = vin.average_rate or vin.guessed_rate or vin.base_rate or Fraction(25)
+    width, height = vin.codec_context.width, vin.codec_context.height
+    vout = dst.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
+    vout.width, vout.height = width - width % 2, height - height % 2
+    vout.pix_fmt = "yuv420p"
+    # Frame times in the source's own clock, so variable frame rates and gaps survive.
+    tb = vin.time_base or Fraction(1, 1000)
+    vout.codec_context.time_base = tb
+    last_pts = -1
+    for index, frame in enumerate(_decode_tolerant(src, vin)):
+        pts = frame.pts if frame.pts is not None else int(round(index / float(rate) / float(tb)))
+        pts = max(pts, last_pts + 1)         # the encoder needs strictly increasing times
+        out = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
+        out.pts, out.time_base = pts, tb
+        for packet in vout.encode(out):
+            dst.mux(packet)
+        last_pts = pts
+    for packet in vout.encode(None):
+        dst.mux(packet)

@@ -1,14 +1,26 @@
-"""What a media file really is, read from its content (never from its name)."""
+"""What a media file really is, read from its content (never from its name).
+
+FFmpeg (through PyAV) reads almost everything. libsndfile is asked second, for audio FFmpeg cannot
+parse: a WAV or AIFF file behind a large ID3v2 tag (taggers write cover art there) makes FFmpeg's
+format probe see only the tag, then fail or take the file for MP3, while libsndfile skips the tag
+and reads the real container.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import av
+import av.container
+import av.stream
+import soundfile as sf
 
 from mediakit.errors import MediaError
+
+Reader = Literal["ffmpeg", "sndfile"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,7 @@ class MediaInfo:
     duration_s: float
     audio: AudioStreamInfo | None
     video: VideoStreamInfo | None
+    reader: Reader = "ffmpeg"        # which library decodes it (see the module docstring)
 
     @property
     def format_names(self) -> set[str]:
@@ -47,22 +60,35 @@ _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "gif", "webp_pi
                   "apng", "gif_pipe", "svg_pipe", "mjpeg"}
 
 
-def probe(path: str | os.PathLike[str]) -> MediaInfo:
-    """Open a file with FFmpeg (through PyAV) and describe its container and first streams.
+def main_video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
+    """The first video stream that is moving pictures, not an MP3's or M4A's cover art."""
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
 
-    Raises MediaError(media_unreadable) when FFmpeg cannot make sense of the bytes.
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Open a file with FFmpeg (through PyAV), or libsndfile, and describe its container and streams.
+
+    Raises MediaError(media_unreadable) when neither can make sense of the bytes.
     """
     p = Path(path)
     size = p.stat().st_size
     if size == 0:
         raise MediaError("The file is empty.", code="media_empty")
+    if tagged_non_mp3(p):
+        return _probe_sndfile(p, size)
     try:
         container = av.open(str(p), mode="r", metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         if _looks_like_cut_mp4(p):
             raise MediaError("The file is cut short: its index is missing.", code="media_truncated") from exc
-        raise MediaError("This file is not an audio or video file we can read.",
-                         code="media_unreadable") from exc
+        try:
+            return _probe_sndfile(p, size)
+        except MediaError:
+            raise MediaError("This file is not an audio or video file we can read.",
+                             code="media_unreadable") from exc
     with container:
         fmt = container.format.name
         duration = float(container.duration) / av.time_base if container.duration else 0.0
@@ -75,8 +101,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                                          channels=int(ctx.channels or 0))
             if not duration and a.duration and a.time_base:
                 duration = float(a.duration * a.time_base)
-        if container.streams.video:
-            v = container.streams.video[0]
+        v = main_video_stream(container)
+        if v is not None:
             rate = v.average_rate or v.guessed_rate or v.base_rate
             video_info = VideoStreamInfo(codec=v.codec_context.name, width=int(v.codec_context.width),
                                          height=int(v.codec_context.height),
@@ -86,6 +112,29 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                 duration = float(v.duration * v.time_base)
     return MediaInfo(path=str(p), size_bytes=size, container=fmt, duration_s=duration,
                      audio=audio_info, video=video_info)
+
+
+def tagged_non_mp3(path: Path) -> bool:
+    """An ID3v2 tag in front of audio that libsndfile reads as another container (WAV, AIFF...)."""
+    with path.open("rb") as fh:
+        if fh.read(3) != b"ID3":
+            return False
+    try:
+        return sf.info(str(path)).format != "MP3"
+    except (sf.LibsndfileError, RuntimeError):
+        return False
+
+
+def _probe_sndfile(path: Path, size: int) -> MediaInfo:
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise MediaError("This file is not an audio file we can read.", code="media_unreadable") from exc
+    return MediaInfo(path=str(path), size_bytes=size, container=info.format.lower(),
+                     duration_s=float(info.frames) / info.samplerate if info.samplerate else 0.0,
+                     audio=AudioStreamInfo(codec=info.subtype.lower(), sample_rate=int(info.samplerate),
+                                           channels=int(info.channels)),
+                     video=None, reader="sndfile")
 
 
 def _looks_like_cut_mp4(path: Path) -> bool:

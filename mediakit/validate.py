@@ -10,22 +10,27 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, Protocol
 
 import av
+import av.codec.codec
+import soundfile as sf
 
 from mediakit.errors import MediaError
-from mediakit.probe import MediaInfo, is_image_container, probe, wav_declared_shortfall
+from mediakit.probe import MediaInfo, is_image_container, main_video_stream, probe, wav_declared_shortfall
 
 MediaKind = Literal["audio", "video"]
 
-AUDIO_CONTAINERS = frozenset({"mp3", "wav", "flac", "ogg", "mov", "mp4", "m4a", "aiff", "matroska", "webm"})
-AUDIO_CODECS = frozenset({"mp3", "mp3float", "flac", "vorbis", "opus", "aac", "alac", "pcm_s16le", "pcm_s24le",
-                          "pcm_s32le", "pcm_f32le", "pcm_f64le", "pcm_u8", "pcm_s16be", "pcm_s24be"})
-VIDEO_CONTAINERS = frozenset({"mov", "mp4", "m4a", "matroska", "webm", "avi"})
-VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mjpeg", "prores", "libdav1d",
-                          "libvpx", "libvpx-vp9", "mpeg2video"})
-
+# Containers people's files come in (FFmpeg's demuxer names; "sndfile" formats are libsndfile's).
+# What is inside is then decided by content: a stream of the right kind that FFmpeg decodes.
+AUDIO_CONTAINERS = frozenset({"mp3", "wav", "flac", "ogg", "mov", "mp4", "m4a", "aiff", "matroska", "webm", "aac",
+                              "ac3", "eac3", "dts", "caf", "w64", "wv", "ape", "tta", "amr", "au", "asf", "avi",
+                              "mpeg", "mpegts", "flv", "rf64", "voc", "ircam", "nist"})
+VIDEO_CONTAINERS = frozenset({"mov", "mp4", "m4a", "3gp", "matroska", "webm", "avi", "asf", "flv", "mpeg", "mpegts",
+                              "ogg", "ivf", "mxf", "dv", "nut"})
+# Empty codec sets accept every codec FFmpeg can decode; a deployment may narrow them.
+AUDIO_CODECS: frozenset[str] = frozenset()
+VIDEO_CODECS: frozenset[str] = frozenset()
 REFUSAL_CODES = (
     "media_empty", "media_too_large", "media_unreadable", "media_type_not_allowed",
     "media_codec_not_allowed", "media_no_audio", "media_no_video", "media_too_long", "media_too_short",
@@ -73,12 +78,12 @@ def validate_media(path: str | os.PathLike[str], *, kind: MediaKind, limits: Med
             raise MediaError("The file has no audio stream.", code="media_no_audio")
         if info.audio.sample_rate <= 0 or info.audio.channels <= 0:
             raise MediaError("The audio stream cannot be read.", code="media_unreadable")
-        if info.audio.codec not in limits.codecs:
+        if not _codec_allowed(info.audio.codec, limits, reader=info.reader):
             raise MediaError(f"Audio coded as '{info.audio.codec}' is not accepted.", code="media_codec_not_allowed")
     else:
         if info.video is None:
             raise MediaError("The file has no video stream.", code="media_no_video")
-        if info.video.codec not in limits.codecs:
+        if not _codec_allowed(info.video.codec, limits, reader=info.reader):
             raise MediaError(f"Video coded as '{info.video.codec}' is not accepted.", code="media_codec_not_allowed")
         if info.video.width > limits.max_width or info.video.height > limits.max_height:
             raise MediaError(f"The video is {info.video.width}x{info.video.height}; the limit is "
@@ -86,7 +91,10 @@ def validate_media(path: str | os.PathLike[str], *, kind: MediaKind, limits: Med
     if wav_declared_shortfall(path) > 0:
         raise MediaError("The WAV file is cut short: it holds less audio than its header declares.",
                          code="media_truncated")
-    extent = _check_integrity(path, kind=kind, declared_s=info.duration_s)
+    if info.reader == "sndfile":
+        extent = _check_integrity_sndfile(path)
+    else:
+        extent = _check_integrity(path, kind=kind, declared_s=info.duration_s)
     duration = max(info.duration_s, extent)
     if duration > limits.max_duration_s:
         raise MediaError(f"The file lasts {duration:.0f} s; the limit is {limits.max_duration_s:.0f} s.",
@@ -97,25 +105,45 @@ def validate_media(path: str | os.PathLike[str], *, kind: MediaKind, limits: Med
     return info
 
 
+def _codec_allowed(codec: str, limits: MediaLimits, *, reader: str) -> bool:
+    if limits.codecs:
+        return codec in limits.codecs
+    if reader == "sndfile":
+        return True              # libsndfile opened it: it has the decoder
+    try:
+        av.codec.Codec(codec, "r")
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        return False
+    return True
+
+
 def _check_integrity(path: str | os.PathLike[str], *, kind: MediaKind, declared_s: float) -> float:
     """Demux every packet of the stream in question and decode a few of them.
 
     A truncated file either fails to demux, fails to decode, or ends well before the duration its
-    header declares. Returns the extent actually found, in seconds.
+    header declares. A damaged last packet alone is not a truncation: FFmpeg decodes past it, and
+    so do decode_audio and iter_frames. Returns the extent actually found, in seconds.
     """
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            stream = container.streams.audio[0] if kind == "audio" else container.streams.video[0]
+            stream = container.streams.audio[0] if kind == "audio" else main_video_stream(container)
+            if stream is None:
+                raise MediaError("The file has no video stream.", code="media_no_video")
             tb = stream.time_base
             end = 0.0
             decoded = 0
-            for packet in container.demux(stream):
-                if packet.pts is None or packet.size == 0:
-                    continue
-                if tb is not None:
-                    end = max(end, float((packet.pts + (packet.duration or 0)) * tb))
-                if decoded < 3:
-                    decoded += len(packet.decode())
+            try:
+                for packet in container.demux(stream):
+                    if packet.pts is None or packet.size == 0:
+                        continue
+                    if tb is not None:
+                        end = max(end, float((packet.pts + (packet.duration or 0)) * tb))
+                    if decoded < 3:
+                        decoded += len(packet.decode())
+            except av.FFmpegError:
+                # Reading stopped early: acceptable only if what came before is (nearly) all of it.
+                if not (declared_s > 0 and end >= 0.9 * declared_s and decoded > 0):
+                    raise
             if decoded == 0:
                 # Decoders with frame delay (H.264) hold short streams until flushed.
                 decoded += len(stream.codec_context.decode(None))
@@ -131,14 +159,32 @@ def _check_integrity(path: str | os.PathLike[str], *, kind: MediaKind, declared_
     return extent
 
 
+def _check_integrity_sndfile(path: str | os.PathLike[str]) -> float:
+    """Read every frame libsndfile declares; fewer readable frames than declared is a truncation."""
+    try:
+        with sf.SoundFile(str(path)) as f:
+            declared, rate = f.frames, f.samplerate
+            read = sum(len(block) for block in f.blocks(blocksize=1 << 16, dtype="float32"))
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise MediaError("The file is damaged or cut short.", code="media_truncated") from exc
+    if read == 0 or read < 0.9 * declared:
+        raise MediaError("The file holds less audio than its header declares: it is cut short.",
+                         code="media_truncated")
+    return read / rate
+
+
 @dataclass(frozen=True)
 class ReceivedMedia:
     path: Path
     info: MediaInfo
 
 
+class Validator(Protocol):
+    def __call__(self, path: str | os.PathLike[str], *, kind: MediaKind, limits: MediaLimits) -> MediaInfo: ...
+
+
 def receive_upload(chunks: Iterable[bytes] | BinaryIO, *, kind: MediaKind, limits: MediaLimits,
-                   dest_dir: str | os.PathLike[str]) -> ReceivedMedia:
+                   dest_dir: str | os.PathLike[str], validator: Validator | None = None) -> ReceivedMedia:
     """Spool an upload to a private temporary file, refusing early once it exceeds the size limit.
 
     The temporary file has no extension: FFmpeg falls back on a file's extension when the content
@@ -160,7 +206,9 @@ def receive_upload(chunks: Iterable[bytes] | BinaryIO, *, kind: MediaKind, limit
                     raise MediaError(f"The file is larger than {limits.max_bytes / 2**20:.0f} MiB.",
                                      code="media_too_large")
                 out.write(chunk)
-        info = validate_media(tmp_path, kind=kind, limits=limits)
+        # The web process passes mediakit.isolate.validate_isolated: untrusted bytes are decoded in a
+        # child process with a memory ceiling, never in the process that serves requests.
+        info = (validator or validate_media)(tmp_path, kind=kind, limits=limits)
         return ReceivedMedia(path=tmp_path, info=info)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
