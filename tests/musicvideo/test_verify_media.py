@@ -135,3 +135,12 @@ def test_soundtrack_outputs_are_watermarked_and_signed(dev_ca: Path, user: User,
     music = media_verify(path=soundtrack.audio_file.path)
     assert music["manifest"]["trusted"] and music["manifest"]["job_id"] == str(soundtrack.job.pk)
     assert music["watermark"] is None
+
+
+def test_dev_ca_command_makes_the_ca_once(dev_ca: Path) -> None:
+    out = StringIO()
+    call_command("provenance_dev_ca", stdout=out)
+    assert f"Development signing CA ready in {dev_ca}" in out.getvalue()
+    root = (dev_ca / "root.pem").read_bytes()
+    call_command("provenance_dev_ca", stdout=StringIO())
+    assert (dev_ca / "root.pem").read_bytes() == root
