@@ -30,7 +30,10 @@ from personalize.lora.errors import LoraError
 
 if TYPE_CHECKING:
     import torch
-    from diffusers import DiffusionPipeline
+
+# A diffusers DiffusionPipeline. diffusers ships no type information, so its attributes (unet,
+# transformer, save_pretrained...) are unknown to mypy; Any keeps callers free of ignores.
+Pipeline = Any
 
 SD15 = "sd15-animatediff"
 WAN = "wan2.1-1.3b"
@@ -144,7 +147,7 @@ def _real_pipeline(source: ModelSource, kind: str) -> Any:
     return _from_pretrained(source, StableDiffusionPipeline, source.base, "Stable Diffusion 1.5", dtype=dtype)
 
 
-def load_pipeline(source: ModelSource, *, kind: Literal["image", "video"], seed: int = 0) -> DiffusionPipeline:
+def load_pipeline(source: ModelSource, *, kind: Literal["image", "video"], seed: int = 0) -> Pipeline:
     """The family's pipeline for stills (``image``) or clips (``video``), on ``source.device``.
 
     sd15 image -> StableDiffusionPipeline, sd15 video -> AnimateDiffPipeline, Wan -> WanPipeline
@@ -158,7 +161,7 @@ def load_pipeline(source: ModelSource, *, kind: Literal["image", "video"], seed:
         pipe = pipe.to(dtype=source.torch_dtype)
     pipe = pipe.to(source.device)
     pipe.set_progress_bar_config(disable=True)
-    return pipe  # type: ignore[no-any-return]
+    return pipe
 
 
 def denoiser(pipe: Any) -> Any:
