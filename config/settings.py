@@ -249,6 +249,9 @@ ENCORE_UPLOAD_MAX_BYTES_BY_PATH: dict[str, int] = {
     "/api/songs/": SONG_MAX_BYTES + 2**20, "/songs/": SONG_MAX_BYTES + 2**20,
     "/api/soundtrack/videos/": VIDEO_MAX_BYTES + 2**20, "/soundtrack/": VIDEO_MAX_BYTES + 2**20,
 }
+# Uploads are decoded in a child process that may use at most this much memory (mediakit/isolate.py):
+# a few kilobytes can declare a 16000x16000 picture.
+ENCORE_MEDIA_VALIDATE_MEMORY_MB = env_int("ENCORE_MEDIA_VALIDATE_MEMORY_MB", 768)
 # Spooled uploads land here (never in /tmp), so nothing half-received is left where we cannot see it.
 FILE_UPLOAD_TEMP_DIR = str(ENCORE_WORK_DIR / "incoming")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

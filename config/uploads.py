@@ -7,6 +7,7 @@ upload leaves neither a file nor a row behind.
 from __future__ import annotations
 
 import mimetypes
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 
 from mediakit.errors import MediaError
+from mediakit.isolate import validate_isolated
 from mediakit.probe import MediaInfo
 from mediakit.validate import MediaKind, MediaLimits, receive_upload
 
@@ -43,11 +45,15 @@ def validated_upload(*, upload: UploadedFile | None, kind: MediaKind, limits: Me
     if upload is None:
         raise MediaError("No file was sent.", code="media_missing")
     received = receive_upload(upload.chunks(), kind=kind, limits=limits,
-                              dest_dir=settings.ENCORE_WORK_DIR / "uploads")
+                              dest_dir=settings.ENCORE_WORK_DIR / "uploads", validator=_isolated_validator)
     try:
         yield received.path, received.info
     finally:
         received.path.unlink(missing_ok=True)
+
+
+def _isolated_validator(path: str | os.PathLike[str], *, kind: MediaKind, limits: MediaLimits) -> MediaInfo:
+    return validate_isolated(path, kind=kind, limits=limits, memory_mb=settings.ENCORE_MEDIA_VALIDATE_MEMORY_MB)
 
 
 class HasFile(Protocol):

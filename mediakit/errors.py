@@ -42,6 +42,7 @@ ERROR_CODES: dict[str, str] = {
     "media_no_audio": "The file has no sound.",
     "media_no_video": "The file has no picture.",
     "media_resolution_too_large": "The video's picture is larger than we accept.",
+    "media_too_complex": "The file needs more memory to read than we allow.",
     "media_too_large": "The file is larger than we accept.",
     "media_too_long": "The file is longer than we accept.",
     "media_too_short": "The file is too short.",
