@@ -32,6 +32,7 @@ from musicvideo.services import (
     storyboard_request,
 )
 from musicvideo.verify_api import urlpatterns as verify_urlpatterns
+from musicvideo.video_api import MusicVideoViewSet
 
 
 class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -110,6 +111,8 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
 
 router = DefaultRouter()
+# Music videos first: the songs' "" prefix would otherwise take "videos" for a song id.
+router.register("videos", MusicVideoViewSet, basename="video")
 router.register("", SongViewSet, basename="song")
 app_name = "musicvideo-api"
 # POST /api/songs/verify/: provenance check of any file (musicvideo/verify_api.py); before the

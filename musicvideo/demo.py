@@ -2,8 +2,8 @@
 
 The song (drums on a known grid, sections of different harmony and timbre, espeak-ng lyrics) is
 made here, uploaded through the same service as the page, analysed by the worker, and its
-storyboard written out. Rendering the video from the storyboard needs a trained adapter and a
-renderer, which this release does not have; the summary says so.
+storyboard written out. The video stage then renders the music video from that storyboard with
+the compositor (the person from the consent stage's verified capture) on the real worker.
 """
 
 from __future__ import annotations
@@ -42,4 +42,30 @@ def song_stage(user: User, out_dir: Path) -> dict[str, Any]:
             "true_sections": " ".join(synthetic.section_names),
             "words": len(analysis.words), "scenes": len(scenes), "storyboard": str(storyboard_path),
             "page": f"/songs/{song.pk}/",
-            "music_video": "not rendered: adapter training and rendering are not built yet"}
+            "music_video": "rendered by the video stage"}
+
+
+def video_stage(user: User, out_dir: Path) -> dict[str, Any]:
+    """The music video of the song stage's song, with the consent stage's frames (compositor)."""
+    import shutil
+
+    from django.core.files.storage import default_storage
+
+    from jobs.management.commands.demo import wait_for_job
+    from musicvideo.models import MusicVideo, Song
+    from musicvideo.render_services import music_video_create
+
+    song = Song.objects.filter(user=user, storyboards__isnull=False).order_by("-created_at").first()
+    if song is None:
+        return {"music_video": "not rendered: the song stage made no storyboard"}
+    video = music_video_create(user=user, song=song, renderer="compositor")
+    wait_for_job(video.job, "Music video render")
+    video = MusicVideo.objects.select_related("job").get(pk=video.pk)
+    target = out_dir / "music-video.mp4"
+    with default_storage.open(video.video.name, "rb") as src, target.open("wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    result = video.job.result
+    return {"music_video": str(target), "renderer": video.renderer_used, "duration_s": result.get("duration_s"),
+            "frames": result.get("n_frames"), "scenes": len(video.scenes), "render_s": result.get("timings_s"),
+            "signed": result.get("signed"), "watermark_id": result.get("watermark_id"),
+            "page": f"/songs/videos/{video.pk}/"}

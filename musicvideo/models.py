@@ -113,3 +113,44 @@ class Scene(models.Model):
 
     def __str__(self) -> str:
         return f"Scene {self.index} ({self.start_s:.2f}-{self.end_s:.2f} s)"
+
+
+class MusicVideo(models.Model):
+    """One render of a song's storyboard with the user's likeness (issue 11).
+
+    ``scenes`` is the storyboard as it was rendered (times, moods, plain-word prompts), so the
+    video stays explainable after the storyboard is rewritten. Files are stored under
+    ``videos/<user>/<video>/``; the consent it was made under decides its life: withdrawing that
+    consent erases the video (charcha erasure hook ``musicvideo.videos``).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="music_videos")
+    song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="videos")
+    # A rewritten storyboard replaces the old one; the video keeps its own copy in `scenes`.
+    storyboard = models.ForeignKey(Storyboard, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="videos")
+    consent = models.ForeignKey("charcha.ConsentRecord", on_delete=models.CASCADE, related_name="music_videos")
+    job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="music_video")
+    style = models.CharField(max_length=30)
+    renderer = models.CharField(max_length=20, default="auto")        # as asked: auto | compositor | ...
+    renderer_used = models.CharField(max_length=20, blank=True)       # what "auto" became
+    scenes = models.JSONField(default=list, blank=True)
+    scenes_done = models.JSONField(default=list, blank=True)          # [{"index": i, "thumb": name}, ...]
+    width = models.PositiveIntegerField(default=1280)
+    height = models.PositiveIntegerField(default=720)
+    fps = models.PositiveSmallIntegerField(default=30)
+    video = models.FileField(max_length=300, blank=True)
+    preview = models.FileField(max_length=300, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    provenance = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"Music video {self.pk} of {self.song}"
+
+    @property
+    def storage_prefix(self) -> str:
+        return f"videos/{self.user_id}/{self.pk}/"
