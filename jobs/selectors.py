@@ -11,3 +11,25 @@ def jobs_visible_to(*, user: User | AnonymousUser) -> QuerySet[Job]:
     if not user.is_authenticated:
         return Job.objects.none()
     return Job.objects.filter(user=user)
+
+
+def _listing_relations() -> list[str]:
+    """The rows other apps hang on a job (a song analysis, a soundtrack...) and what they point at,
+    so a page naming each job does it in one query instead of several per row."""
+    from django.db.models import ForeignKey
+
+    names: list[str] = []
+    for rel in Job._meta.related_objects:
+        if not rel.one_to_one:
+            continue
+        accessor = rel.get_accessor_name()
+        if accessor is None:
+            continue
+        names.append(accessor)
+        names += [f"{accessor}__{field.name}" for field in rel.related_model._meta.fields
+                  if isinstance(field, ForeignKey) and field.name not in {"user", "job"}]
+    return names
+
+
+def jobs_for_listing(*, user: User | AnonymousUser) -> QuerySet[Job]:
+    return jobs_visible_to(user=user).select_related(*_listing_relations())

@@ -9,14 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from jobs.selectors import jobs_visible_to
+from jobs.selectors import jobs_for_listing, jobs_visible_to
 from jobs.services import job_cancel
 from mediakit.errors import EncoreError
 
 
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = jobs_visible_to(user=request.user)[:100]
+    jobs = jobs_for_listing(user=request.user)[:100]
     return render(request, "jobs/list.html", {"jobs": jobs})
 
 
