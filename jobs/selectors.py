@@ -26,7 +26,10 @@ def _listing_relations() -> list[str]:
         if accessor is None:
             continue
         names.append(accessor)
-        names += [f"{accessor}__{field.name}" for field in rel.related_model._meta.fields
+        model = rel.related_model
+        if isinstance(model, str):
+            continue
+        names += [f"{accessor}__{field.name}" for field in model._meta.fields
                   if isinstance(field, ForeignKey) and field.name not in {"user", "job"}]
     return names
 
