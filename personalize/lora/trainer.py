@@ -438,4 +438,25 @@ def save_adapter(source: ModelSource, result: TrainResult, config: TrainConfig, 
     else:
         WanPipeline.save_lora_weights(out_dir, transformer_lora_layers=result.lora, weight_name=ADAPTER_FILE,
                                       transformer_lora_adapter_metadata=meta)
-    return out_dir / ADAPTER_FILE
+    path = out_dir / ADAPTER_FILE
+    canonical_safetensors(path)
+    return path
+
+
+def canonical_safetensors(path: Path) -> None:
+    """Rewrite a safetensors header in a fixed order, so equal weights always give equal bytes.
+
+    safetensors writes its ``__metadata__`` map in an order that changes from process to process
+    (a Rust hash map), which would make a resumed run's file differ from an uninterrupted one's in
+    a few header bytes. Only the header is rewritten; the tensor bytes are untouched.
+    """
+    raw = path.read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + size])
+    ordered: dict[str, Any] = {}
+    if "__metadata__" in header:
+        ordered["__metadata__"] = dict(sorted(header.pop("__metadata__").items()))
+    ordered.update(sorted(header.items(), key=lambda item: (item[1]["data_offsets"][0], item[0])))
+    text = json.dumps(ordered, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # tensor data stays 8-byte aligned
+    atomic_write(path, len(text).to_bytes(8, "little") + text + raw[8 + size:])
