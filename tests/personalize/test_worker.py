@@ -96,8 +96,9 @@ def test_a_killed_worker_resumes_training_to_the_identical_adapter(gpu_worker: C
     # The reference: the same training, uninterrupted, in the same kind of worker process.
     reference = adapter_train_start(user=user, overrides=STEPS)
     reference = wait_for(reference, finished)
-    assert reference.job is not None and reference.job.status == "succeeded", reference.job.error_detail
-    assert reference.job.result["resumed_from"] == 0
+    done = reference.job
+    assert done is not None and done.status == "succeeded", done.error_detail if done else ""
+    assert done.result["resumed_from"] == 0
     expected = adapter_read(adapter=reference, name="adapter", path=reference.file_path)
     trigger = reference.trigger
     adapter_delete(adapter=reference, by=user)
@@ -106,9 +107,10 @@ def test_a_killed_worker_resumes_training_to_the_identical_adapter(gpu_worker: C
     adapter = adapter_train_start(user=user, overrides=STEPS, enqueue=False)
     Adapter.objects.filter(pk=adapter.pk).update(trigger=trigger)
     assert adapter.job is not None
-    job_enqueue(job_id=adapter.job.pk)
+    job_id = adapter.job.pk
+    job_enqueue(job_id=job_id)
     adapter = wait_for(adapter, lambda a: a.status == "training" and a.steps_done >= 22)
-    job = Job.objects.get(pk=adapter.job.pk)
+    job = Job.objects.get(pk=job_id)
     child_pid = int(job.worker.rsplit(":", 1)[1])
     os.kill(child_pid, signal.SIGKILL)  # the pool process training the adapter dies mid-run
     adapter = wait_for(adapter, finished)
