@@ -151,7 +151,9 @@ def _marker_and_signer(video: MusicVideo) -> tuple[Any, Any]:
     from mediakit import provenance, watermark
 
     config = provenance.config_from_settings(settings)
-    marker = watermark.FrameMarker(watermark.job_watermark_id(video.job_id)) if config.watermark else None
+    # A frame too small to carry the mark (a tiny render setting) is signed but not marked.
+    marker = (watermark.FrameMarker(watermark.job_watermark_id(video.job_id))
+              if config.watermark and watermark.can_carry(video.width, video.height) else None)
 
     def sign(path: Path) -> dict[str, Any]:
         claims = provenance.Claims(job_id=str(video.job_id), consent_record_id=str(video.consent_id),

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from charcha.services import consent_withdraw
 from jobs.models import Job
+from mediakit.provenance import inspect_media
 from musicvideo.models import MusicVideo
 from tests.conftest import stored_files
 from tests.musicvideo import videos
@@ -72,8 +73,14 @@ def test_a_render_makes_a_video_cut_on_the_storyboard_with_preview_thumbnails_an
         stream = container.streams.video[0]
         assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 480, 270)
         assert abs(float(container.duration) / 1e6 - song.duration_s) < 0.1
-    # Provenance: signed, and the pixels carry the job's watermark id.
-    assert job.result["signed"] is True and job.result["watermark_id"]
+    # Provenance, read back from the file: a valid manifest naming the job and the consent, and
+    # the job's id in the pixels.
+    assert job.result["signed"] is True and job.result["frames_marked"] > 0
+    report = inspect_media(Path(settings.MEDIA_ROOT) / video.video.name, trust_anchors_pem=None)
+    assert report.manifest.valid and report.manifest.ai_generated
+    assert (report.manifest.job_id, report.manifest.consent_record_id) == (str(job.pk), str(video.consent_id))
+    assert report.watermark is not None and report.watermark["found"]
+    assert report.watermark["job_id_prefix"] == job.result["watermark_id"] == str(job.pk).replace("-", "")[:16]
     # The API shows the same, with links the page and the player use.
     detail = api_user.get(f"/api/songs/videos/{video.pk}/").json()
     assert detail["job"]["status"] == "succeeded" and detail["video_url"] and detail["preview_url"]
