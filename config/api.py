@@ -66,3 +66,41 @@ def add_error_codes(result: dict[str, Any], generator: Any, request: Any, public
     info = result.setdefault("info", {})
     info["description"] = (info.get("description") or "") + "\n".join(lines)
     return result
+
+
+ERROR_SCHEMA = {"type": "object", "required": ["code", "detail"],
+                "properties": {"code": {"type": "string", "description": "stable, listed in the API description"},
+                               "detail": {"description": "a sentence for people (or per-field messages)"}}}
+# What any operation may answer besides its documented success, and when.
+COMMON_ERRORS = {"400": "The request is not valid (see code and detail).",
+                 "403": "Not logged in, no CSRF token, or not allowed.",
+                 "404": "No such object (other users' objects answer the same).",
+                 "429": "Too many requests of this kind; see the Retry-After header."}
+WRITE_ERRORS = {"409": "The object is not in a state for this (a job already running, say).",
+                "413": "The request body is larger than this endpoint accepts."}
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: every operation documents its error answers."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            errors = {**COMMON_ERRORS, **(WRITE_ERRORS if method in {"post", "put", "patch"} else {})}
+            if method in {"post", "put", "patch", "delete"}:
+                errors.setdefault("409", WRITE_ERRORS["409"])
+            for status, description in errors.items():
+                operation["responses"].setdefault(status, {"description": description, **ref})
+    return result
+
+
+def api_not_found(request: Any, exception: Exception | None = None) -> Any:
+    """404 for the whole site: JSON under /api/, the page everywhere else."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    return page_not_found(request, exception or Exception("not found"))

@@ -33,6 +33,7 @@ class JobStateError(EncoreError):
 # Every code the jobs app records or answers with, and what it tells a person.
 ERROR_CODES: dict[str, str] = {
     "job_not_found": "No such job.",
+    "not_found": "No such object (under /api/, any address that does not exist).",
     "job_finished": "The job has already ended.",
     "rate_limited": "Too many requests of this kind; try again after the time given.",
     "attempts_exhausted": "The work was interrupted too many times; we gave up.",
