@@ -37,6 +37,7 @@ from soundtrack.engine.visual import VideoAnalysis
 DRUM_CHANNEL = 9
 KICK, SIDE_STICK, SNARE, CLAP, CLOSED_HAT, PEDAL_HAT, OPEN_HAT = 36, 37, 38, 39, 42, 44, 46
 LOW_TOM, MID_TOM, HIGH_TOM, CRASH, RIDE, TAMBOURINE, SHAKER = 45, 47, 50, 49, 51, 54, 70
+LOUD_ENDING_AROUSAL = 0.0     # mood arousal (-1..1) from which an ending may be loud
 FLOOR_TOM = 41
 ACCENT_WINDOW_S = 0.06          # a visual beat this close to an eighth-note slot gets an accent
 ACCENT_MIN_STRENGTH = 0.5
@@ -340,7 +341,7 @@ def compose(analysis: VideoAnalysis, *, genre: str = "auto", energy: int = 3, se
     minor = MODES[mode][2] == 3
     tonic = int(rng.choice([9, 2, 4, 7, 0, 11]) if minor else rng.choice([0, 2, 4, 5, 7, 9]))
     harmony = Harmony(tonic, mode, preset.sevenths)
-    end_beat = (analysis.duration_s - grid.phase_s) / grid.period_s
+    end_beat = float(grid.beat_at(analysis.duration_s))
     levels = _levels(analysis, grid, preset, energy, mood.arousal)
     sections = _sections(grid, levels, end_beat)
     quad = quadrant(mood.valence, mood.arousal)
@@ -467,10 +468,12 @@ def compose(analysis: VideoAnalysis, *, genre: str = "auto", energy: int = 3, se
             for o, note, v in hits:
                 if o < n:
                     parts["drums"].add(start + swung(float(o)), 0.25, note, v + 4 * (energy - 3))
-        else:
+        elif _loud_ending(mood.arousal, levels[i - 1] if i else level, preset.drums):
             parts["drums"].add(start, 1.0, CRASH, 90)
-            if preset.drums not in ("light", "none"):
-                parts["drums"].add(start, 1.0, KICK, 96)
+            parts["drums"].add(start, 1.0, KICK, 96)
+        elif level >= 1 and preset.drums not in ("light", "none"):
+            # A calm ending: one soft low stroke under the last chord, no cymbal.
+            parts["drums"].add(start, 1.0, LOW_TOM if preset.drums == "orchestral" else KICK, 52)
         # Melody: motif for three bars, a long cadence note on the fourth; none in intros or at level 0.
         if level >= 1 and section.role != "intro" and not is_final:
             motif = motifs[section.start_beat]
@@ -506,6 +509,15 @@ def compose(analysis: VideoAnalysis, *, genre: str = "auto", energy: int = 3, se
                        end_beat=float(end_beat))
 
 
+def _loud_ending(arousal: float, last_level: int, drums: str) -> bool:
+    """A crash on the last chord only where the piece was driving to it.
+
+    A still or sombre video (low arousal, or a quiet last bar) ends on its chord ringing out: a
+    crash cymbal there is a slammed door at a funeral.
+    """
+    return arousal >= LOUD_ENDING_AROUSAL and last_level >= 2 and drums not in ("light", "none")
+
+
 def _mix(parts: list[Part], preset: GenrePreset) -> None:
     """Channel volumes that put each part at its place in the mix whatever its instrument.
 
@@ -534,9 +546,9 @@ def _accents(parts: dict[str, Part], analysis: VideoAnalysis, grid: BeatGrid, le
     for t, s in zip(analysis.visual_beats_s, analysis.beat_strengths, strict=True):
         if s < ACCENT_MIN_STRENGTH:
             continue
-        beat = (t - grid.phase_s) / grid.period_s
+        beat = float(grid.beat_at(t))
         slot = round(beat * 2) / 2
-        if abs(slot - beat) * grid.period_s > ACCENT_WINDOW_S or slot < 0 or slot >= end_beat - 0.5:
+        if abs(float(grid.time_of(slot)) - t) > ACCENT_WINDOW_S or slot < 0 or slot >= end_beat - 0.5:
             continue
         if round(slot * 4) in struck:
             continue

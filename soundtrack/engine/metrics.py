@@ -23,15 +23,21 @@ DEFAULT_SIGMA_S = 0.05
 
 @dataclass(frozen=True)
 class BeatMatch:
-    precision: float
-    recall: float
-    f_measure: float
-    hit_rate: float
-    beat_align: float
+    """Alignment figures; None where a figure has nothing to measure.
+
+    With no visual beat there is nothing to hit: a hit rate or BeatAlign of "100 %" for a black
+    video would praise music that followed nothing. Precision is None without musical beats.
+    """
+
+    precision: float | None
+    recall: float | None
+    f_measure: float | None
+    hit_rate: float | None
+    beat_align: float | None
     n_reference: int
     n_estimated: int
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
 
 
@@ -75,30 +81,31 @@ def count_matches(reference: np.ndarray | list[float], estimated: np.ndarray | l
 
 
 def beat_f_measure(reference: np.ndarray | list[float], estimated: np.ndarray | list[float],
-                   window: float = DEFAULT_WINDOW_S) -> float:
+                   window: float = DEFAULT_WINDOW_S) -> float | None:
+    """One-to-one F-measure; None without reference beats (nothing to be right or wrong about)."""
     ref = _as_sorted(reference)
     est = _as_sorted(estimated)
-    if ref.size == 0 and est.size == 0:
-        return 1.0
-    if ref.size == 0 or est.size == 0:
+    if ref.size == 0:
+        return None
+    if est.size == 0:
         return 0.0
     hits = count_matches(ref, est, window)
     return 2.0 * hits / (ref.size + est.size)
 
 
 def beat_hit_rate(visual: np.ndarray | list[float], musical: np.ndarray | list[float],
-                  window: float = DEFAULT_WINDOW_S) -> float:
+                  window: float = DEFAULT_WINDOW_S) -> float | None:
     v = _as_sorted(visual)
     if v.size == 0:
-        return 1.0
+        return None
     return float(np.mean(nearest_distances(v, musical) <= window + 1e-9))
 
 
 def beat_align_score(visual: np.ndarray | list[float], musical: np.ndarray | list[float],
-                     sigma: float = DEFAULT_SIGMA_S) -> float:
+                     sigma: float = DEFAULT_SIGMA_S) -> float | None:
     v = _as_sorted(visual)
     if v.size == 0:
-        return 1.0
+        return None
     d = nearest_distances(v, musical)
     return float(np.mean(np.exp(-np.square(d) / (2.0 * sigma * sigma))))
 
@@ -118,9 +125,9 @@ def beat_match(visual: np.ndarray | list[float], musical: np.ndarray | list[floa
     if end_s is not None:
         v, m = v[v <= end_s], m[m <= end_s]
     hits = count_matches(v, m, window)
-    precision = hits / m.size if m.size else (1.0 if v.size == 0 else 0.0)
-    recall = hits / v.size if v.size else 1.0
-    return BeatMatch(precision=float(precision), recall=float(recall),
+    precision = hits / m.size if m.size and v.size else None
+    recall = hits / v.size if v.size else None
+    return BeatMatch(precision=precision, recall=recall,
                      f_measure=beat_f_measure(v, m, window), hit_rate=beat_hit_rate(v, m, window),
                      beat_align=beat_align_score(v, m, sigma), n_reference=int(v.size), n_estimated=int(m.size))
 

@@ -1,7 +1,8 @@
 """Write a Composition as a Standard MIDI File (type 1) with mido.
 
-Tick 0 is the start of the video: the grid's phase becomes an offset in ticks, so a player or a
-DAW that opens the file plays the beats exactly where the composer put them. Bars of odd length
+Tick 0 is the start of the video: the grid's phase becomes an offset in ticks, and a tempo change
+at every beat whose length differs (the grid bent onto the picture) keeps each beat where the
+composer put it, so a player or a DAW plays the beats on the picture's events. Bars of odd length
 get their own time signature, and sections and cuts are marked, so the file reads well in a DAW.
 """
 
@@ -32,7 +33,7 @@ def write_midi(composition: Composition, path: str | os.PathLike[str], *,
                roles: Collection[str] | None = None) -> Path:
     """Write the whole score, or only the parts whose role is in ``roles``."""
     grid = composition.grid
-    offset_beats = grid.phase_s / grid.period_s
+    offset_beats = float(grid.time_of(0)) / grid.period_s     # the lead-in plays at the nominal tempo
 
     def tick(beat: float) -> int:
         return int(round((offset_beats + beat) * TICKS_PER_BEAT))
@@ -53,6 +54,18 @@ def write_midi(composition: Composition, path: str | os.PathLike[str], *,
     for section in composition.sections:
         label = f"{section.role} (cut)" if section.at_cut else section.role
         meta.append((tick(section.start_beat), 2, mido.MetaMessage("marker", text=label)))
+    # The tempo map: where the grid bends onto the picture, every beat gets its own length.
+    lengths = grid.seconds_per_beat()
+    if grid.warped_s:
+        current = grid.period_s
+        for beat, seconds in enumerate(lengths):
+            if abs(seconds - current) > 1e-6:
+                meta.append((tick(beat), 0, mido.MetaMessage("set_tempo", tempo=int(round(seconds * 1e6)))))
+                current = float(seconds)
+        # Before beat 0 and after the last mapped beat the nominal tempo plays.
+        if abs(current - grid.period_s) > 1e-6:
+            meta.append((tick(len(lengths)), 0, mido.MetaMessage("set_tempo",
+                                                                 tempo=int(round(grid.period_s * 1e6)))))
     mid.tracks.append(_track(meta, tick(composition.end_beat)))
 
     for part in composition.parts:

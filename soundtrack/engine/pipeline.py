@@ -84,6 +84,10 @@ def _r(values: np.ndarray | list[float], digits: int = 3) -> list[float]:
     return [round(float(v), digits) for v in values]
 
 
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 def summarize(analysis: VideoAnalysis, composition: Composition, *, backend: str, options: SoundtrackOptions,
               timings: dict[str, float]) -> dict[str, Any]:
     """Everything the page, the API and the bench show, as plain JSON."""
@@ -121,9 +125,9 @@ def summarize(analysis: VideoAnalysis, composition: Composition, *, backend: str
             "seed": composition.seed, "energy": composition.energy,
         },
         "alignment": {
-            "window_s": DEFAULT_WINDOW_S, "f_measure": round(match.f_measure, 4), "hit_rate": round(match.hit_rate, 4),
-            "precision": round(match.precision, 4), "recall": round(match.recall, 4),
-            "beat_align": round(match.beat_align, 4), "visual_beats": match.n_reference,
+            "window_s": DEFAULT_WINDOW_S, "f_measure": _round(match.f_measure), "hit_rate": _round(match.hit_rate),
+            "precision": _round(match.precision), "recall": _round(match.recall),
+            "beat_align": _round(match.beat_align), "visual_beats": match.n_reference,
             "cuts": int(analysis.cuts_s.size),
             "cuts_on_downbeat": int(np.sum(offsets <= DEFAULT_WINDOW_S + 1e-9)),
             "cut_offsets_ms": [round(float(o) * 1000, 1) for o in offsets],
@@ -185,6 +189,8 @@ def score_video(video_path: str | os.PathLike[str], out_dir: str | os.PathLike[s
     timings["mix_and_mux"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     summary = summarize(analysis, composition, backend=backend, options=options, timings=timings)
+    hit_rate = summary["alignment"]["hit_rate"]
     progress("done", 1.0, f"{composition.grid.tempo_bpm:.0f} BPM, "
-             f"{summary['alignment']['hit_rate'] * 100:.0f}% of visual beats on a musical beat")
+             + (f"{hit_rate * 100:.0f}% of visual beats on a musical beat" if hit_rate is not None
+                else "no visual beats to follow: the music keeps its own time"))
     return SoundtrackOutputs(video=video, audio=out / AUDIO_NAME, midi=midi_path, summary=summary)

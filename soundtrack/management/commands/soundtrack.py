@@ -54,9 +54,13 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"{music['genre_label']}, {music['tempo_bpm']:.1f} BPM in {music['key']} "
             f"({summary['analysis']['mood']['label']} video)"))
-        self.stdout.write(f"  visual beats on a musical beat: {align['hit_rate'] * 100:.0f}% "
-                          f"(F-measure {align['f_measure']:.2f}, BeatAlign {align['beat_align']:.2f}); "
-                          f"cuts on a downbeat: {align['cuts_on_downbeat']}/{align['cuts']}")
+        if align["hit_rate"] is None:
+            # No visual beat: a hit rate or BeatAlign would be a number about nothing.
+            self.stdout.write(f"  no visual beats to follow; cuts on a downbeat: {align['cuts_on_downbeat']}/{align['cuts']}")
+        else:
+            self.stdout.write(f"  visual beats on a musical beat: {align['hit_rate'] * 100:.0f}% "
+                              f"(F-measure {align['f_measure']:.2f}, BeatAlign {align['beat_align']:.2f}); "
+                              f"cuts on a downbeat: {align['cuts_on_downbeat']}/{align['cuts']}")
         self.stdout.write(f"  video: {result.video}\n  music: {result.audio}")
         if result.midi:
             self.stdout.write(f"  score: {result.midi}")

@@ -55,6 +55,23 @@ def handheld_clip(clip_dir: Path) -> Clip:
                  cuts_s=[0.37 + 0.6 * 6], seed=3, handheld_px=3.0)
 
 
+REAL_FOOTAGE = Path(__file__).resolve().parents[2] / "fixtures" / "video" / "opencv-vtest-street-12s.mp4"
+
+
+@dataclass(frozen=True)
+class RealClip:
+    """Real footage: no ground truth, only what the analysis sees."""
+
+    path: Path
+    analysis: VideoAnalysis
+
+
+@pytest.fixture(scope="session")
+def real_motion_clip() -> RealClip:
+    """12 s of a real street scene: people walking, each at their own pace (no grid to find)."""
+    return RealClip(path=REAL_FOOTAGE, analysis=analyze_video(REAL_FOOTAGE))
+
+
 @pytest.fixture(scope="session")
 def still_clip(clip_dir: Path) -> Clip:
     video = make_still_video(clip_dir / "still.mp4", duration_s=4.0)

@@ -3,10 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soundtrack.engine.alignment import fit_beat_grid, lay_bars, search_tempo_phase
+from soundtrack.engine.alignment import WARP_LIMITS, fit_beat_grid, lay_bars, search_tempo_phase, warp_beats
+from soundtrack.engine.compose import compose
 from soundtrack.engine.metrics import beat_match, cut_offsets
 
-from .conftest import Clip
+from .conftest import Clip, RealClip
 
 
 def test_search_recovers_tempo_and_phase_of_a_clean_grid() -> None:
@@ -59,5 +60,51 @@ def test_music_beats_land_on_visual_beats_and_cuts_on_downbeats(name: str, reque
                          tempo_range=(55, 190), prior_bpm=110)
     assert grid.tempo_bpm == pytest.approx(60 / v.beat_period_s, rel=0.003)
     m = beat_match(v.visual_beats_s, grid.beat_times(), start_s=0.25, end_s=v.duration_s - 0.25)
-    assert m.f_measure >= 0.8, m
+    assert m.f_measure is not None and m.f_measure >= 0.8, m
     assert np.all(cut_offsets(v.cuts_s, grid.downbeat_times()) <= 0.1)
+
+
+def f_measure(visual: np.ndarray, music: np.ndarray) -> float:
+    value = beat_match(visual, music).f_measure
+    assert value is not None             # these tests always have visual beats
+    return value
+
+
+def test_bent_grid_lands_on_visual_beats_that_wander() -> None:
+    # A walker's steps: about 100 per minute, each up to 30 % of a step early or late, some strong, some weak.
+    rng = np.random.default_rng(4)
+    period = 0.6
+    visual = 0.3 + period * np.arange(40) + rng.uniform(-0.3, 0.3, 40) * period
+    strengths = rng.uniform(0.4, 1.0, 40)
+    nominal = 0.3 + period * np.arange(40)
+    bent = warp_beats(nominal, period, visual, strengths, np.zeros(0))
+    assert f_measure(visual, nominal) < 0.7
+    assert f_measure(visual, bent) >= 0.9
+    lengths = np.diff(bent) / period
+    assert lengths.min() > WARP_LIMITS[0] and lengths.max() < WARP_LIMITS[1]
+
+
+def test_bending_keeps_cuts_and_ignores_weak_far_events() -> None:
+    period = 0.5
+    nominal = 0.2 + period * np.arange(20)
+    cut = nominal[8] + 0.12                        # a cut a quarter beat late: the beat goes to it
+    weak = np.array([nominal[3] + 0.16])           # a faint flicker a third of a beat away: not worth it
+    bent = warp_beats(nominal, period, weak, np.array([0.05]), np.array([cut]))
+    assert bent[8] == cut
+    assert bent[3] == nominal[3]
+    np.testing.assert_allclose(bent[:3], nominal[:3])
+
+
+def test_real_street_scene_music_follows_the_walkers(real_motion_clip: RealClip) -> None:
+    analysis = real_motion_clip.analysis
+    composition = compose(analysis, genre="pop", seed=0)
+    grid = composition.grid
+    visual = analysis.visual_beats_s
+    bent = f_measure(visual, grid.beat_times())
+    constant = f_measure(visual, grid.phase_s + grid.period_s * np.arange(grid.n_beats))
+    rng = np.random.default_rng(0)
+    random_phase = np.mean([f_measure(visual, rng.uniform(0, grid.period_s) + grid.period_s
+                                      * np.arange(-1, grid.n_beats)) for _ in range(50)])
+    assert visual.size >= 15
+    assert bent > constant + 0.05
+    assert bent > random_phase + 0.1

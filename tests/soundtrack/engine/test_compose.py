@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from soundtrack.engine.compose import DRUM_CHANNEL, Composition, Harmony, compose
+from soundtrack.engine.compose import CRASH, DRUM_CHANNEL, Composition, Harmony, compose
 from soundtrack.engine.errors import SoundtrackError
 from soundtrack.engine.presets import PRESETS, mode_for, resolve_genre, tempo_prior
 
@@ -66,6 +66,22 @@ def test_still_video_gets_a_calm_score(still_clip: Clip) -> None:
     assert c.grid.phase_s == 0.0
     assert "drums" not in [p.role for p in c.parts]
     assert {p.role for p in c.parts} == {"pad", "chords", "bass"}
+
+
+def test_ending_dynamics_follow_the_mood(grid_clip: Clip, still_clip: Clip) -> None:
+    def final_strokes(c: Composition) -> list[int]:
+        drums = next(p for p in c.parts if p.role == "drums")
+        last_bar = c.grid.bar_starts[len(c.bar_chords) - 1]          # where the final chord starts
+        return [n.pitch for n in drums.notes if n.start == last_bar]
+
+    # A lively video driven by drums ends on a crash; a still, sombre one never does, even in a genre
+    # that has drums: its last chord rings out.
+    assert CRASH in final_strokes(compose(grid_clip.analysis, genre="pop", seed=0))
+    assert still_clip.analysis.mood.arousal < 0
+    for genre in ("pop", "rock", "electronic"):
+        c = compose(still_clip.analysis, genre=genre, seed=0)
+        drums = [p for p in c.parts if p.role == "drums"]
+        assert not drums or CRASH not in final_strokes(c)
 
 
 def test_genre_instruments_and_tempo_prior() -> None:

@@ -50,10 +50,16 @@ def test_beat_align_is_the_aist_gaussian() -> None:
     assert beat_align_score([1.0, 2.0], [1.0, 2.05]) == pytest.approx((1 + math.exp(-0.5)) / 2)
 
 
-def test_empty_lists() -> None:
-    assert beat_f_measure([], []) == 1.0
+def test_nothing_to_hit_gives_no_figure_not_a_perfect_one() -> None:
+    # A black video has no visual beats: "100 % on the beat" would praise music that followed nothing.
+    assert beat_f_measure([], []) is None
+    assert beat_f_measure([], [1.0, 2.0]) is None
     assert beat_f_measure([1.0], []) == 0.0
-    assert beat_hit_rate([], [1.0]) == 1.0
+    assert beat_hit_rate([], [1.0]) is None
+    assert beat_align_score([], [1.0]) is None
+    m = beat_match([], [0.5, 1.0, 1.5])
+    assert (m.f_measure, m.hit_rate, m.beat_align, m.precision, m.recall) == (None, None, None, None, None)
+    assert (m.n_reference, m.n_estimated) == (0, 3)
     assert list(nearest_distances([1.0], [])) == [math.inf]
 
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import mido
+import numpy as np
 import pytest
 
 from soundtrack.engine.compose import compose
 from soundtrack.engine.midi import TICKS_PER_BEAT, write_midi
 
-from .conftest import Clip
+from .conftest import Clip, RealClip
 
 
 def test_midi_holds_the_plan(grid_clip: Clip, tmp_path: Path) -> None:
@@ -30,6 +31,22 @@ def test_midi_holds_the_plan(grid_clip: Clip, tmp_path: Path) -> None:
     assert {m.channel for m in mid.tracks[-1] if m.type == "note_on"} == {9}
 
 
+def test_every_note_sounds_where_the_bent_grid_puts_it(real_motion_clip: RealClip, tmp_path: Path) -> None:
+    # Played by mido, which follows the file's tempo changes, each drum stroke falls at the time the
+    # composer planned on the bent grid: the tempo map in the file is the grid.
+    c = compose(real_motion_clip.analysis, genre="pop", seed=0)
+    assert len(set(np.round(c.grid.seconds_per_beat(), 4))) > 1           # the grid did bend
+    planned = sorted({round(float(c.grid.time_of(n.start)), 3) for p in c.parts if p.is_drums for n in p.notes})
+    played = []
+    now = 0.0
+    for msg in mido.MidiFile(str(write_midi(c, tmp_path / "a.mid", roles={"drums"}))):
+        now += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            played.append(round(now, 3))
+    assert len(sorted(set(played))) == len(planned)
+    np.testing.assert_allclose(sorted(set(played)), planned, atol=0.002)
+
+
 def test_first_beat_is_at_the_grid_phase(grid_clip: Clip, tmp_path: Path) -> None:
     c = compose(grid_clip.analysis, genre="pop", seed=0)
     mid = mido.MidiFile(str(write_midi(c, tmp_path / "a.mid")))
@@ -42,7 +59,7 @@ def test_first_beat_is_at_the_grid_phase(grid_clip: Clip, tmp_path: Path) -> Non
                 first_on = now if first_on is None else min(first_on, now)
                 break
     seconds = mido.tick2second(first_on, TICKS_PER_BEAT, round(60e6 / c.grid.tempo_bpm))
-    assert seconds == pytest.approx(c.grid.phase_s, abs=0.001)
+    assert seconds == pytest.approx(float(c.grid.time_of(0)), abs=0.001)
 
 
 def test_same_seed_same_bytes(grid_clip: Clip, tmp_path: Path) -> None:
