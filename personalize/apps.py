@@ -7,6 +7,11 @@ class PersonalizeConfig(AppConfig):
     verbose_name = "Personal adapters"
 
     def ready(self) -> None:
+        from jobs.demo import demo_stage_register
+
+        # By dotted path: the engine (torch, diffusers) loads only when the demo runs.
+        demo_stage_register("adapter", "personalize.demo.adapter_stage", order=30)
+
         from charcha.erasure import erasure_hook_register
         from personalize.services import adapters_erase_for_consent
 

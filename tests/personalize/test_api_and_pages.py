@@ -120,3 +120,20 @@ def test_train_adapter_command(user: User, consent: ConsentRecord, tiny_settings
     assert "100%" in err.getvalue()  # the progress bar reached its end
     with pytest.raises(CommandError, match="No consent record"):
         call_command("train_adapter", "--user", user.username, "--consent", "00000000-0000-0000-0000-000000000000")
+
+
+def test_demo_stage_trains_from_the_demo_users_consent(user: User, consent: ConsentRecord, tiny_settings: Any,
+                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobs.demo import demo_stages_registered
+    from jobs.management.commands import demo
+
+    # The demo follows a worker; here the job runs in-process and the follower only reads the row.
+    def run_then_follow(job: Any, description: str, timeout_s: float = 1.0) -> Any:
+        return job_run_now(job_id=job.pk)
+
+    monkeypatch.setattr(demo, "wait_for_job", run_then_follow)
+    stages = dict(demo_stages_registered())
+    facts = stages["adapter"](user, tmp_path)
+    adapter = Adapter.objects.get()
+    assert facts["trigger"] == adapter.trigger and facts["page"] == f"/adapters/{adapter.pk}/"
+    assert Path(facts["validation_0"]).read_bytes()[:4] == b"\x89PNG"
