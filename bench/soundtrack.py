@@ -129,7 +129,7 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
             cpu.append(cpu_seconds() - c0)
             music, sr = read_stereo(out.audio)
-            results.append((out.summary, music.mean(axis=0), sr))
+            results.append((out.summary.as_dict(), music.mean(axis=0), sr))
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     summary, mono, sr = results[int(np.argmin(times))]

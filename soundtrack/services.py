@@ -117,7 +117,6 @@ def soundtrack_run(*, ctx: JobContext) -> dict[str, Any]:
     midi_name = ctx.store_output(outputs.midi, f"{prefix}/music.mid") if outputs.midi else ""
     summary = outputs.summary
     Soundtrack.objects.filter(pk=soundtrack.pk).update(
-        video_file=video_name, audio_file=audio_name, midi_file=midi_name, backend=summary["backend"],
-        tempo_bpm=summary["music"]["tempo_bpm"], key=summary["music"]["key"],
-        beat_hit_rate=summary["alignment"]["hit_rate"])
-    return summary
+        video_file=video_name, audio_file=audio_name, midi_file=midi_name, backend=summary.backend,
+        tempo_bpm=summary.music.tempo_bpm, key=summary.music.key, beat_hit_rate=summary.alignment.hit_rate)
+    return summary.as_dict()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,11 +73,74 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class AnalysisSummary:
+    fps: float
+    size: list[int]
+    visual_beats_s: list[float]
+    beat_strengths: list[float]
+    cuts_s: list[float]
+    motion: dict[str, Any]             # {"step_s": float, "values": [float, ...]}
+    camera_motion: float
+    mood: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MusicSummary:
+    genre: str
+    genre_label: str
+    key: str
+    tempo_bpm: float                   # the fitted tempo; beats_s holds where each beat really falls
+    phase_s: float
+    beats_s: list[float]
+    downbeats_s: list[float]
+    sections: list[dict[str, Any]]     # start_s, end_s, role, level, at_cut
+    instruments: dict[str, str]
+    chords: list[str]
+    seed: int
+    energy: int
+
+
+@dataclass(frozen=True)
+class AlignmentSummary:
+    """Figures of the music against the visual beats; None where there is nothing to measure."""
+
+    window_s: float
+    f_measure: float | None
+    hit_rate: float | None
+    precision: float | None
+    recall: float | None
+    beat_align: float | None
+    visual_beats: int
+    cuts: int
+    cuts_on_downbeat: int
+    cut_offsets_ms: list[float]
+
+
+@dataclass(frozen=True)
+class SoundtrackSummary:
+    """Everything the page, the API, the command and the bench show about one soundtrack.
+
+    ``as_dict()`` is the JSON stored as the job's result (the same keys, nested the same way).
+    """
+
+    backend: str
+    duration_s: float
+    options: dict[str, Any]
+    analysis: AnalysisSummary
+    music: MusicSummary
+    alignment: AlignmentSummary
+    timings_s: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class SoundtrackOutputs:
     video: Path
     audio: Path
     midi: Path | None
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: SoundtrackSummary
 
 
 def _r(values: np.ndarray | list[float], digits: int = 3) -> list[float]:
@@ -89,8 +152,8 @@ def _round(value: float | None, digits: int = 4) -> float | None:
 
 
 def summarize(analysis: VideoAnalysis, composition: Composition, *, backend: str, options: SoundtrackOptions,
-              timings: dict[str, float]) -> dict[str, Any]:
-    """Everything the page, the API and the bench show, as plain JSON."""
+              timings: dict[str, float]) -> SoundtrackSummary:
+    """Everything the page, the API and the bench show (``as_dict()`` for JSON)."""
     grid = composition.grid
     beats = grid.beat_times()
     beats = beats[(beats >= 0) & (beats <= analysis.duration_s)]
@@ -106,34 +169,30 @@ def summarize(analysis: VideoAnalysis, composition: Composition, *, backend: str
     sections = [{"start_s": 0.0 if i == 0 else round(float(grid.time_of(s.start_beat)), 3),
                  "end_s": round(min(analysis.duration_s, float(grid.time_of(s.end_beat))), 3),
                  "role": s.role, "level": s.level, "at_cut": s.at_cut} for i, s in enumerate(composition.sections)]
-    return {
-        "backend": backend,
-        "duration_s": round(analysis.duration_s, 3),
-        "options": {"genre": options.genre, "energy": options.energy, "seed": options.seed, "mix": options.mix},
-        "analysis": {
-            "fps": round(analysis.analysis_fps, 3), "size": list(analysis.analysis_size),
-            "visual_beats_s": _r(visual), "beat_strengths": _r(analysis.beat_strengths, 2),
-            "cuts_s": _r(analysis.cuts_s), "motion": {"step_s": step, "values": _r(analysis.motion_at(motion_t), 2)},
-            "camera_motion": round(analysis.camera_motion, 3),
-            "mood": analysis.mood.as_dict(),
-        },
-        "music": {
-            "genre": composition.genre, "genre_label": PRESETS[composition.genre].label, "key": composition.key,
-            "tempo_bpm": round(grid.tempo_bpm, 3), "phase_s": round(grid.phase_s, 4),
-            "beats_s": _r(beats), "downbeats_s": _r(downbeats), "sections": sections,
-            "instruments": composition.instruments(), "chords": composition.bar_chords,
-            "seed": composition.seed, "energy": composition.energy,
-        },
-        "alignment": {
-            "window_s": DEFAULT_WINDOW_S, "f_measure": _round(match.f_measure), "hit_rate": _round(match.hit_rate),
-            "precision": _round(match.precision), "recall": _round(match.recall),
-            "beat_align": _round(match.beat_align), "visual_beats": match.n_reference,
-            "cuts": int(analysis.cuts_s.size),
-            "cuts_on_downbeat": int(np.sum(offsets <= DEFAULT_WINDOW_S + 1e-9)),
-            "cut_offsets_ms": [round(float(o) * 1000, 1) for o in offsets],
-        },
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-    }
+    return SoundtrackSummary(
+        backend=backend,
+        duration_s=round(analysis.duration_s, 3),
+        options={"genre": options.genre, "energy": options.energy, "seed": options.seed, "mix": options.mix},
+        analysis=AnalysisSummary(
+            fps=round(analysis.analysis_fps, 3), size=list(analysis.analysis_size),
+            visual_beats_s=_r(visual), beat_strengths=_r(analysis.beat_strengths, 2),
+            cuts_s=_r(analysis.cuts_s), motion={"step_s": step, "values": _r(analysis.motion_at(motion_t), 2)},
+            camera_motion=round(analysis.camera_motion, 3), mood=analysis.mood.as_dict()),
+        music=MusicSummary(
+            genre=composition.genre, genre_label=PRESETS[composition.genre].label, key=composition.key,
+            tempo_bpm=round(grid.tempo_bpm, 3), phase_s=round(grid.phase_s, 4),
+            beats_s=_r(beats), downbeats_s=_r(downbeats), sections=sections,
+            instruments=composition.instruments(), chords=composition.bar_chords,
+            seed=composition.seed, energy=composition.energy),
+        alignment=AlignmentSummary(
+            window_s=DEFAULT_WINDOW_S, f_measure=_round(match.f_measure), hit_rate=_round(match.hit_rate),
+            precision=_round(match.precision), recall=_round(match.recall),
+            beat_align=_round(match.beat_align), visual_beats=match.n_reference,
+            cuts=int(analysis.cuts_s.size),
+            cuts_on_downbeat=int(np.sum(offsets <= DEFAULT_WINDOW_S + 1e-9)),
+            cut_offsets_ms=[round(float(o) * 1000, 1) for o in offsets]),
+        timings_s={k: round(v, 3) for k, v in timings.items()},
+    )
 
 
 def score_video(video_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
@@ -189,7 +248,7 @@ def score_video(video_path: str | os.PathLike[str], out_dir: str | os.PathLike[s
     timings["mix_and_mux"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     summary = summarize(analysis, composition, backend=backend, options=options, timings=timings)
-    hit_rate = summary["alignment"]["hit_rate"]
+    hit_rate = summary.alignment.hit_rate
     progress("done", 1.0, f"{composition.grid.tempo_bpm:.0f} BPM, "
              + (f"{hit_rate * 100:.0f}% of visual beats on a musical beat" if hit_rate is not None
                 else "no visual beats to follow: the music keeps its own time"))

@@ -50,20 +50,20 @@ class Command(BaseCommand):
         except EncoreError as exc:
             raise CommandError(f"{exc.message} ({exc.code})") from exc
         summary = result.summary
-        music, align = summary["music"], summary["alignment"]
+        music, align = summary.music, summary.alignment
         self.stdout.write(self.style.SUCCESS(
-            f"{music['genre_label']}, {music['tempo_bpm']:.1f} BPM in {music['key']} "
-            f"({summary['analysis']['mood']['label']} video)"))
-        if align["hit_rate"] is None:
+            f"{music.genre_label}, {music.tempo_bpm:.1f} BPM in {music.key} "
+            f"({summary.analysis.mood['label']} video)"))
+        cuts = f"cuts on a downbeat: {align.cuts_on_downbeat}/{align.cuts}"
+        if align.hit_rate is None or align.f_measure is None or align.beat_align is None:
             # No visual beat: a hit rate or BeatAlign would be a number about nothing.
-            self.stdout.write(f"  no visual beats to follow; cuts on a downbeat: {align['cuts_on_downbeat']}/{align['cuts']}")
+            self.stdout.write(f"  no visual beats to follow; {cuts}")
         else:
-            self.stdout.write(f"  visual beats on a musical beat: {align['hit_rate'] * 100:.0f}% "
-                              f"(F-measure {align['f_measure']:.2f}, BeatAlign {align['beat_align']:.2f}); "
-                              f"cuts on a downbeat: {align['cuts_on_downbeat']}/{align['cuts']}")
+            self.stdout.write(f"  visual beats on a musical beat: {align.hit_rate * 100:.0f}% "
+                              f"(F-measure {align.f_measure:.2f}, BeatAlign {align.beat_align:.2f}); {cuts}")
         self.stdout.write(f"  video: {result.video}\n  music: {result.audio}")
         if result.midi:
             self.stdout.write(f"  score: {result.midi}")
-        self.stdout.write(f"  took {summary['timings_s']['total']:.1f} s (soundfont {settings.SOUNDTRACK_SOUNDFONT})")
+        self.stdout.write(f"  took {summary.timings_s['total']:.1f} s (soundfont {settings.SOUNDTRACK_SOUNDFONT})")
         if options["json"]:
-            self.stdout.write(json.dumps(summary))
+            self.stdout.write(json.dumps(summary.as_dict()))

@@ -37,7 +37,7 @@ def test_outputs_and_their_lengths(grid_clip: Clip, grid_scored: SoundtrackOutpu
     assert audio.shape == (2, 10 * 44100)
     rms_db = 20 * np.log10(float(np.sqrt(np.mean(audio[:, : 8 * sr] ** 2))))
     assert rms_db == pytest.approx(-16.0, abs=1.0)          # normalised (fades aside)
-    json.dumps(out.summary)                                  # the summary is plain JSON
+    assert json.loads(json.dumps(out.summary.as_dict()))["music"]["tempo_bpm"] == out.summary.music.tempo_bpm
 
 
 def test_the_music_heard_lands_on_the_visual_beats(grid_clip: Clip, grid_scored: SoundtrackOutputs) -> None:
@@ -51,16 +51,16 @@ def test_the_music_heard_lands_on_the_visual_beats(grid_clip: Clip, grid_scored:
 
 def test_summary_figures(grid_clip: Clip, grid_scored: SoundtrackOutputs) -> None:
     s = grid_scored.summary
-    assert s["backend"] == "fluidsynth"
-    assert s["music"]["tempo_bpm"] == pytest.approx(100.0, abs=0.3)
-    assert s["alignment"]["cuts"] == 2
-    assert s["alignment"]["cuts_on_downbeat"] == 2
-    assert s["alignment"]["f_measure"] >= 0.9
-    assert np.all(cut_offsets(grid_clip.video.cuts_s, s["music"]["downbeats_s"]) <= 0.1)
-    assert [sec["at_cut"] for sec in s["music"]["sections"]] == [False, True, True]
-    assert s["music"]["sections"][0]["start_s"] == 0.0
-    assert len(s["analysis"]["motion"]["values"]) == 40
-    assert set(s["timings_s"]) == {"analyze", "compose", "synthesize", "mix_and_mux", "total"}
+    assert s.backend == "fluidsynth"
+    assert s.music.tempo_bpm == pytest.approx(100.0, abs=0.3)
+    assert s.alignment.cuts == 2
+    assert s.alignment.cuts_on_downbeat == 2
+    assert s.alignment.f_measure is not None and s.alignment.f_measure >= 0.9
+    assert np.all(cut_offsets(grid_clip.video.cuts_s, s.music.downbeats_s) <= 0.1)
+    assert [sec["at_cut"] for sec in s.music.sections] == [False, True, True]
+    assert s.music.sections[0]["start_s"] == 0.0
+    assert len(s.analysis.motion["values"]) == 40
+    assert set(s.timings_s) == {"analyze", "compose", "synthesize", "mix_and_mux", "total"}
 
 
 def test_replace_drops_and_duck_keeps_the_original_sound(grid_clip: Clip, grid_scored: SoundtrackOutputs,
@@ -79,13 +79,13 @@ def test_replace_drops_and_duck_keeps_the_original_sound(grid_clip: Clip, grid_s
 def test_still_video_gets_a_calm_score(still_clip: Clip, tmp_path: Path) -> None:
     out = score_video(still_clip.video.path, tmp_path)
     s = out.summary
-    assert s["analysis"]["visual_beats_s"] == []
-    alignment = s["alignment"]
-    assert (alignment["hit_rate"], alignment["beat_align"], alignment["f_measure"]) == (None, None, None)
-    assert alignment["visual_beats"] == 0
-    assert s["music"]["tempo_bpm"] <= 90
-    assert "drums" not in s["music"]["instruments"]
-    assert all(sec["level"] == 0 for sec in s["music"]["sections"])
+    assert s.analysis.visual_beats_s == []
+    # Nothing to hit: no hit rate, BeatAlign or F-measure, rather than a flattering 100 %.
+    assert (s.alignment.hit_rate, s.alignment.beat_align, s.alignment.f_measure) == (None, None, None)
+    assert s.alignment.visual_beats == 0
+    assert s.music.tempo_bpm <= 90
+    assert "drums" not in s.music.instruments
+    assert all(sec["level"] == 0 for sec in s.music.sections)
     audio, _ = read_stereo(out.audio)
     assert float(np.sqrt(np.mean(audio**2))) > 0.05
 
@@ -96,7 +96,7 @@ def test_running_twice_overwrites(grid_clip: Clip, tmp_path: Path) -> None:
     second = score_video(grid_clip.video.path, tmp_path, options=SoundtrackOptions(seed=5, genre="ambient"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["music.mid", "music.wav", "soundtrack.mp4"]
     assert second.midi is not None and second.midi.read_bytes() == midi
-    assert second.summary["music"]["genre"] == "ambient"
+    assert second.summary.music.genre == "ambient"
 
 
 @pytest.mark.parametrize(("options", "code"), [
