@@ -51,6 +51,8 @@ ERROR_CODES: dict[str, str] = {
     "storyboard_missing": "The song has no storyboard to render yet.",
     "render_running": "A video of this song is being rendered already.",
     "video_not_ready": "The video has not finished rendering.",
+    "adapter_invalid": "That adapter cannot be used for this video.",
+    "adapter_not_ready": "The adapter has not finished training.",
 }
 
 

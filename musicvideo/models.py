@@ -130,6 +130,10 @@ class MusicVideo(models.Model):
     storyboard = models.ForeignKey(Storyboard, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="videos")
     consent = models.ForeignKey("charcha.ConsentRecord", on_delete=models.CASCADE, related_name="music_videos")
+    # The trained adapter the diffusion renderers condition on; none: the consent's frames
+    # (compositor). Deleting an adapter keeps the videos made with it; ending the consent does not.
+    adapter = models.ForeignKey("personalize.Adapter", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="music_videos")
     job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="music_video")
     style = models.CharField(max_length=30)
     renderer = models.CharField(max_length=20, default="auto")        # as asked: auto | compositor | ...

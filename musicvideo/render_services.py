@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,12 @@ from musicvideo.render.base import (
     choose_renderer,
     renderer_family,
     renderer_for,
+    renderer_ready,
     strip_trigger,
 )
 from musicvideo.storyboard import STYLE_PRESETS
+from personalize.models import Adapter
+from personalize.services import adapter_local_path
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +84,15 @@ def _scenes_snapshot(board: Storyboard, prompts: dict[int, str]) -> list[dict[st
 
 
 def music_video_create(*, user: User, song: Song, style: str | None = None, renderer: str = "auto",
-                       prompts: dict[int, str] | None = None) -> MusicVideo:
+                       prompts: dict[int, str] | None = None, adapter: Adapter | None = None) -> MusicVideo:
     """Queue a render of the song's latest storyboard with the user's consented likeness.
 
-    Refusals (nothing is created): another user's song, no finished analysis or storyboard, no
-    active consent, an unknown style or renderer, a renderer that cannot run here, empty or
-    too-long prompts, a render of this song already under way. ``prompts`` are plain words per
-    scene index (no trigger token: the renderer adds it).
+    The person is the active consent's frames (the compositor) and, when given, a trained
+    adapter made under that consent (the diffusion renderers). Refusals (nothing is created):
+    another user's song or adapter, no finished analysis or storyboard, no active consent, an
+    adapter not ready or from another consent, an unknown style or renderer, a renderer that
+    cannot run here, empty or too-long prompts, a render of this song already under way.
+    ``prompts`` are plain words per scene index (no trigger token: the renderer adds it).
     """
     if song.user_id != user.pk:
         raise VideoError("This song is not yours.", code="song_state", http_status=404)
@@ -103,21 +109,34 @@ def music_video_create(*, user: User, song: Song, style: str | None = None, rend
     if board is None or not board.scenes.exists():
         raise VideoError("The song has no storyboard to render yet.", code="storyboard_missing", http_status=409)
     consent = consent_require_active(user=user)
-    # Until adapters exist (personalize), the person is the consent's frames: only weight-free
-    # renderers can show them. `auto` resolves at run time on the worker that has the GPU or not.
-    if renderer != "auto" and renderer_family(renderer) is not None:
-        raise VideoError(f"The '{renderer}' renderer needs a trained adapter, its model weights and a GPU; "
-                         "use 'auto' or 'compositor'.", code="renderer_unavailable")
+    if adapter is not None:
+        if adapter.user_id != user.pk:
+            raise VideoError("This adapter is not yours.", code="adapter_invalid", http_status=404)
+        if adapter.status != Adapter.Status.READY:
+            raise VideoError("This adapter has not finished training.", code="adapter_not_ready", http_status=409)
+        if adapter.consent_id != consent.pk:
+            raise VideoError("This adapter was trained under a consent that has ended.", code="adapter_invalid")
+    # A diffusion renderer asked for by name must be able to run on this installation's workers
+    # with this adapter; `auto` resolves on the worker (the compositor when nothing else can run).
+    wanted = Person(frames=(np.zeros((1, 1, 3), np.uint8),), adapter_path=Path("adapter.safetensors") if adapter else None,
+                    family=adapter.family if adapter else None)
+    if (renderer != "auto" and renderer_family(renderer) is not None
+            and not renderer_ready(renderer, env=render_env(), person=wanted)):
+        raise VideoError(f"The '{renderer}' renderer needs a trained adapter of its family, its model weights "
+                         "and a GPU; use 'auto' or 'compositor'.", code="renderer_unavailable")
     clean = _clean_prompts(prompts, set(board.scenes.values_list("index", flat=True)))
     with transaction.atomic():
         Song.objects.select_for_update().filter(pk=song.pk).first()
         if MusicVideo.objects.filter(song=song, job__status__in=RUNNING).exists():
             raise VideoError("A video of this song is being rendered already; wait for it or cancel it.",
                              code="render_running", http_status=409)
-        job = job_create(user=user, kind=Job.Kind.RENDER, task_name=RENDER_TASK, queue="cpu", params={},
+        # Diffusion renders go to the GPU workers; the compositor runs on any CPU worker.
+        queue = "cpu" if choose_renderer(renderer, env=render_env(), person=wanted) == "compositor" else "gpu"
+        job = job_create(user=user, kind=Job.Kind.RENDER, task_name=RENDER_TASK, queue=queue, params={},
                          message="Waiting for a worker to render your video")
         video = MusicVideo.objects.create(
-            user=user, song=song, storyboard=board, consent=consent, job=job, style=style, renderer=renderer,
+            user=user, song=song, storyboard=board, consent=consent, adapter=adapter, job=job, style=style,
+            renderer=renderer,
             scenes=_scenes_snapshot(board, clean), width=settings.MUSICVIDEO_RENDER_WIDTH,
             height=settings.MUSICVIDEO_RENDER_HEIGHT, fps=settings.MUSICVIDEO_RENDER_FPS)
         Job.objects.filter(pk=job.pk).update(params={"video_id": video.pk})
@@ -171,16 +190,30 @@ def _marker_and_signer(video: MusicVideo) -> tuple[Any, Any]:
 
 def music_video_render_run(*, ctx: JobContext) -> dict[str, Any]:
     """The render job: person + storyboard + song -> preview, scene thumbnails, signed video."""
-    from musicvideo.render.assemble import assemble_video
-    from musicvideo.render.scenes import caption_lines, scene_specs
-
-    video = MusicVideo.objects.select_related("song", "consent", "storyboard__analysis").get(
+    video = MusicVideo.objects.select_related("song", "consent", "adapter", "storyboard__analysis").get(
         pk=ctx.job.params["video_id"])
     analysis = _analysis_for(video)
     ctx.progress("prepare", 0.0, "Getting your consented frames")
-    person = consent_person(consent=video.consent)
     env = render_env()
+    person = consent_person(consent=video.consent)
+    adapter = video.adapter
+    if adapter is not None:
+        person = replace(person, adapter_path=Path("adapter.safetensors"), trigger=adapter.trigger,
+                         family=adapter.family)
     chosen = choose_renderer(video.renderer, env=env, person=person)
+    with contextlib.ExitStack() as stack:
+        if adapter is not None and renderer_family(chosen) is not None:
+            # The decrypted LoRA exists on local disk only while this render runs, and only for
+            # renderers that use it.
+            person = replace(person, adapter_path=stack.enter_context(adapter_local_path(adapter=adapter)))
+        return _render(ctx, video, analysis, person, env, chosen)
+
+
+def _render(ctx: JobContext, video: MusicVideo, analysis: SongAnalysis, person: Person, env: RenderEnv,
+            chosen: str) -> dict[str, Any]:
+    from musicvideo.render.assemble import assemble_video
+    from musicvideo.render.scenes import caption_lines, scene_specs
+
     renderer = ctx.models.get(("renderer", chosen, env.device), lambda: renderer_for(chosen, env=env, person=person))
     MusicVideo.objects.filter(pk=video.pk).update(renderer_used=chosen, scenes_done=[], preview="", video="")
     video.renderer_used = chosen

@@ -17,6 +17,7 @@ from musicvideo.render.base import RENDERER_NAMES
 from musicvideo.render_services import music_video_create, music_video_delete
 from musicvideo.selectors import songs_visible_to
 from musicvideo.storyboard import STYLE_PRESETS
+from personalize.models import Adapter
 
 
 class MusicVideoSerializer(serializers.ModelSerializer):
@@ -29,7 +30,7 @@ class MusicVideoSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MusicVideo
-        fields = ("id", "song", "style", "renderer", "renderer_used", "width", "height", "fps", "duration_s",
+        fields = ("id", "song", "adapter", "style", "renderer", "renderer_used", "width", "height", "fps", "duration_s",
                   "scenes", "scenes_done", "job", "video_url", "download_url", "preview_url", "page_url",
                   "provenance", "consent", "created_at")
         read_only_fields = fields
@@ -55,6 +56,8 @@ class MusicVideoRequestSerializer(serializers.Serializer):
     song = serializers.IntegerField()
     style = serializers.ChoiceField(choices=sorted(STYLE_PRESETS), required=False)  # type: ignore[assignment]  # DRF names a Field attribute "style" too
     renderer = serializers.ChoiceField(choices=list(RENDERER_NAMES), required=False, default="auto")
+    adapter = serializers.UUIDField(required=False, allow_null=True,
+                                    help_text="A trained adapter of yours (diffusion renderers); none: your consent's frames.")
     prompts = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
                                     required=False, help_text="Plain-word prompt per scene index (no trigger token).")
 
@@ -72,7 +75,8 @@ class MusicVideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
     @extend_schema(request=MusicVideoRequestSerializer, responses={202: MusicVideoSerializer},
                    description="Render the song's latest storyboard with your consented likeness. Errors: "
                                "analysis_not_ready, storyboard_missing, consent_required, renderer_unavailable, "
-                               "render_running, prompt_empty, prompt_too_long, prompt_invalid.")
+                               "render_running, prompt_empty, prompt_too_long, prompt_invalid, adapter_invalid, "
+                               "adapter_not_ready.")
     def create(self, request: Request) -> Response:
         form = MusicVideoRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -84,8 +88,14 @@ class MusicVideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         if len(prompts) != len(data.get("prompts", {})):
             return Response({"code": "prompt_invalid", "detail": "Prompt keys are scene indices."},
                             status=status.HTTP_400_BAD_REQUEST)
+        adapter = None
+        if data.get("adapter"):
+            adapter = Adapter.objects.filter(pk=data["adapter"], user=request.user).first()  # type: ignore[misc]
+            if adapter is None:
+                return Response({"code": "adapter_invalid", "detail": "No such adapter."},
+                                status=status.HTTP_404_NOT_FOUND)
         video = music_video_create(user=request.user, song=song, style=data.get("style"),  # type: ignore[arg-type]
-                                   renderer=data.get("renderer", "auto"), prompts=prompts)
+                                   renderer=data.get("renderer", "auto"), prompts=prompts, adapter=adapter)
         return Response(MusicVideoSerializer(video).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(description="Delete the video and all its files (a running render is cancelled).")

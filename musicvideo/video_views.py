@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,13 +15,17 @@ from django.views.decorators.http import require_POST
 from charcha.services import consent_active
 from config.uploads import serve_stored
 from mediakit.errors import EncoreError
+from musicvideo.errors import VideoError
 from musicvideo.models import MusicVideo, Song
 from musicvideo.render.base import strip_trigger
 from musicvideo.render_services import music_video_create, music_video_delete
 from musicvideo.selectors import analysis_latest_complete, songs_visible_to, storyboard_latest
 from musicvideo.storyboard import STYLE_PRESETS
+from personalize.models import Adapter
 
-RENDERER_CHOICES = (("auto", "Best available here"), ("compositor", "Compositor (your consent's frames)"))
+RENDERER_CHOICES = (("auto", "Best available here"), ("compositor", "Compositor (your consent's frames)"),
+                    ("keyframes", "Keyframes (adapter, GPU)"), ("animatediff", "AnimateDiff (adapter, GPU)"),
+                    ("wan", "Wan 2.1 (adapter, GPU)"))
 
 
 def _video(request: HttpRequest, video_id: int) -> MusicVideo:
@@ -38,10 +44,12 @@ def video_new(request: HttpRequest, song_id: int) -> HttpResponse:
     if request.method == "POST":
         prompts = {s.index: request.POST.get(f"prompt-{s.index}", "") for s in scenes
                    if f"prompt-{s.index}" in request.POST}
+        chosen = request.POST.get("person", "")
         try:
+            adapter = _adapter(request, chosen) if chosen else None
             video = music_video_create(user=request.user, song=song,  # type: ignore[arg-type]
                                        style=request.POST.get("style", ""), renderer=request.POST.get("renderer", "auto"),
-                                       prompts=prompts)
+                                       prompts=prompts, adapter=adapter)
         except EncoreError as exc:
             messages.error(request, f"{exc.message} ({exc.code})")
             status = 400
@@ -55,7 +63,17 @@ def video_new(request: HttpRequest, song_id: int) -> HttpResponse:
         "consent": consent_active(user=request.user),  # type: ignore[arg-type]
         "styles": sorted(STYLE_PRESETS), "style": request.POST.get("style") or (board.style if board else settings.MUSICVIDEO_DEFAULT_STYLE),
         "renderers": RENDERER_CHOICES, "renderer": request.POST.get("renderer", "auto"),
+        "adapters": Adapter.objects.filter(user=request.user, status=Adapter.Status.READY,  # type: ignore[misc]
+                                           consent__withdrawn_at__isnull=True),
+        "person": request.POST.get("person", ""),
     }, status=status)
+
+
+def _adapter(request: HttpRequest, adapter_id: str) -> Adapter:
+    try:
+        return Adapter.objects.get(pk=uuid.UUID(adapter_id), user=request.user)  # type: ignore[misc]
+    except (ValueError, Adapter.DoesNotExist):
+        raise VideoError("No such adapter.", code="adapter_invalid", http_status=404) from None
 
 
 @login_required

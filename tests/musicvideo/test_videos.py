@@ -248,3 +248,41 @@ def test_the_command_renders_with_a_progress_bar(user: User, tmp_path: Path) -> 
         assert container.streams.video[0].frames > 0
     frames = [f.to_ndarray(format="rgb24") for f in av.open(str(target)).decode(video=0)]
     assert np.std(frames[len(frames) // 2]) > 10       # a picture, not a blank
+
+
+def ready_adapter(user: User, consent: Any, *, status: str = "ready", trigger: str = "zqx person") -> Any:
+    """An adapter row as training leaves it (its weights are not needed by the compositor)."""
+    from personalize.models import Adapter
+
+    return Adapter.objects.create(user=user, consent=consent, family="sd15-animatediff", base="tiny", trigger=trigger,
+                                  status=status)
+
+
+def test_with_an_adapter_auto_still_renders_with_the_compositor_on_a_cpu(
+        user: User, api_user: APIClient, django_capture_on_commit_callbacks: Any) -> None:
+    consent = videos.face_consent(user)
+    adapter = ready_adapter(user, consent)
+    song = videos.analysed_song(user)
+    status, body = render(api_user, django_capture_on_commit_callbacks, song=song.pk, adapter=str(adapter.pk))
+    assert status == 202, body
+    video = MusicVideo.objects.select_related("job").get(pk=body["id"])
+    assert video.adapter_id == adapter.pk and video.job.queue == "cpu"
+    assert video.job.status == Job.Status.SUCCEEDED and video.renderer_used == "compositor"
+
+
+def test_adapter_refusals_change_nothing(user: User, other_user: User, api_user: APIClient,
+                                         django_capture_on_commit_callbacks: Any) -> None:
+    consent = videos.face_consent(user)
+    song = videos.analysed_song(user)
+    training = ready_adapter(user, consent, status="training")
+    ready = ready_adapter(user, consent, trigger="zqy person")
+    theirs = ready_adapter(other_user, videos.face_consent(other_user, offset=13), trigger="zqz person")
+    before = snapshot()
+    cases = [({"adapter": str(training.pk)}, 409, "adapter_not_ready"),
+             ({"adapter": str(theirs.pk)}, 404, "adapter_invalid"),
+             ({"adapter": str(ready.pk), "renderer": "animatediff"}, 400, "renderer_unavailable"),
+             ({"adapter": str(ready.pk), "renderer": "wan"}, 400, "renderer_unavailable")]
+    for data, status, code in cases:
+        got, body = render(api_user, django_capture_on_commit_callbacks, song=song.pk, **data)
+        assert (got, body.get("code")) == (status, code), (data, body)
+    assert snapshot() == before
