@@ -241,7 +241,7 @@ def test_postgres_restarted_mid_job_the_job_ends_once(
         return django_call(env, status).split()[0] in {"succeeded", "failed"}
 
     wait_until(ended, 180, "the job to end after the restart")
-    state, _, tries, code = (django_call(env, status).split() + [""])[:4]
+    state, _, tries, code = [*django_call(env, status).split(), ""][:4]
     log = Path(services_env["ENCORE_MEDIA_ROOT"]) / "jobs" / job_id / "attempts.log"
     events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
     if state == "succeeded":
