@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 
 from charcha.testing.fixtures import Clip
 from config.celery import app as celery_app
@@ -25,13 +26,22 @@ from jobs.models import Job
 from jobs.services import job_enqueue
 from personalize.models import Adapter
 from personalize.services import adapter_delete, adapter_read, adapter_train_start
-from tests.jobs.test_worker import _require_services
 from tests.personalize.conftest import make_consent
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = {"steps": 60, "checkpoint_every": 10}
+
+
+def _require_services() -> tuple[str, str]:
+    """The database URL the worker must share with this test, and the Redis broker."""
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if connection.vendor != "postgresql" or not broker.startswith("redis://"):
+        pytest.fail("worker tests need DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis)")
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return url, broker
 
 
 @pytest.fixture
