@@ -7,6 +7,8 @@
   // Lanes, top to bottom (y, height).
   const L = {sections: [0, 26], wave: [34, 84], emotion: [128, 64], words: [202, 54], axis: [262, 18]};
   const HEIGHT = 282;
+  const GUTTER = 58;        // left margin for the lanes' labels and the emotion axis, never under data
+  const WORD_ROWS = 3;
 
   function el(name, attrs, parent, text) {
     const node = document.createElementNS(SVG, name);
@@ -16,12 +18,17 @@
     return node;
   }
 
+  // Zoom 1 is "the whole song in the panel"; higher zooms scroll.
+  function fitPxPerS(svg, a) {
+    return Math.max((svg.parentElement.clientWidth - 2 - GUTTER) / Math.max(a.duration_s, 0.1), 0.5);
+  }
+
   function draw(svg, a, zoom) {
-    // At least fill the panel: a short song is stretched, a long one scrolls.
-    const pxPerS = Math.max(zoom, (svg.parentElement.clientWidth - 2) / Math.max(a.duration_s, 0.1));
+    const fit = fitPxPerS(svg, a);
+    const pxPerS = fit * Math.max(zoom, 1);
     svg.dataset.pxPerS = pxPerS;
-    const width = Math.ceil(a.duration_s * pxPerS);
-    const x = (t) => t * pxPerS;
+    const width = Math.ceil(GUTTER + a.duration_s * pxPerS);
+    const x = (t) => GUTTER + t * pxPerS;
     svg.innerHTML = "";
     svg.setAttribute("width", width);
     svg.setAttribute("height", HEIGHT);
@@ -33,10 +40,11 @@
       const w = Math.max(x(s.end_s) - x(s.start_s) - 2, 1);
       el("rect", {x: x(s.start_s) + 1, y: L.sections[0], width: w, height: L.sections[1], rx: 6,
                   fill: MOOD[s.mood] || "#888", "fill-opacity": 0.85, "data-section": s.name}, sec);
-      if (w > 36) {
-        el("text", {x: x(s.start_s) + 8, y: L.sections[0] + 17, "class": "section-label"}, sec,
-           `${s.name} · ${s.mood}`);
-      }
+      // The longest label that fits its band: "verse · euphoric", else "verse", else none.
+      const label = el("text", {x: x(s.start_s) + 8, y: L.sections[0] + 17, "class": "section-label"}, sec,
+                       `${s.name} · ${s.mood}`);
+      if (label.getComputedTextLength() > w - 12) label.textContent = s.name;
+      if (label.getComputedTextLength() > w - 12) label.remove();
       // Section backdrop down through the other lanes keeps the eye on the structure.
       el("rect", {x: x(s.start_s), y: L.wave[0], width: x(s.end_s) - x(s.start_s), height: L.words[0] + L.words[1] - L.wave[0],
                   fill: MOOD[s.mood] || "#888", "fill-opacity": 0.06}, sec);
@@ -46,12 +54,13 @@
     const mid = L.wave[0] + L.wave[1] / 2;
     const n = a.waveform.length;
     let path = "";
+    const span = width - GUTTER;
     a.waveform.forEach((p, i) => {
-      const px = (i + 0.5) * width / n;
+      const px = GUTTER + (i + 0.5) * span / n;
       const h = Math.max(p * (L.wave[1] / 2 - 2), 0.5);
       path += `M${px.toFixed(1)} ${(mid - h).toFixed(1)}V${(mid + h).toFixed(1)}`;
     });
-    el("path", {d: path, "class": "waveform", "stroke-width": Math.max(width / n * 0.7, 1)}, svg);
+    el("path", {d: path, "class": "waveform", "stroke-width": Math.max(span / n * 0.7, 1)}, svg);
 
     // Beats over the waveform; bar starts taller and brighter.
     const downs = new Set(a.downbeats.map((t) => t.toFixed(3)));
@@ -67,39 +76,53 @@
     // Emotion: valence and arousal, -1..1, around a zero line.
     const e = a.emotion;
     const ey = (v) => L.emotion[0] + L.emotion[1] / 2 - v * (L.emotion[1] / 2 - 3);
-    el("line", {x1: 0, x2: width, y1: ey(0), y2: ey(0), "class": "zero"}, svg);
+    // Emotion axis in the gutter: the scale (+1, 0, -1) and which curve is which, in its colour.
+    [[1, "+1"], [0, "0"], [-1, "−1"]].forEach(([v, label]) => {
+      el("line", {x1: GUTTER - 5, x2: width, y1: ey(v), y2: ey(v), "class": v === 0 ? "zero" : "grid"}, svg);
+      el("text", {x: GUTTER - 7, y: ey(v) + 3.5, "class": "axis-label tick-label", "text-anchor": "end"}, svg, label);
+    });
+    el("text", {x: 4, y: L.emotion[0] + 22, "class": "lane-name valence"}, svg, "valence");
+    el("text", {x: 4, y: L.emotion[0] + 46, "class": "lane-name arousal"}, svg, "arousal");
     ["valence", "arousal"].forEach((key) => {
       if (!e[key] || !e[key].length) return;
       const d = e[key].map((v, i) => `${i ? "L" : "M"}${x(e.times_s[i]).toFixed(1)} ${ey(v).toFixed(1)}`).join("");
-      el("path", {d: d, "class": "curve " + key}, svg);
+      el("path", {d: d, "class": "curve " + key, "data-curve": key}, svg);
     });
-    el("text", {x: 4, y: L.emotion[0] + 10, "class": "lane-label"}, svg, "+1 valence / arousal");
-    el("text", {x: 4, y: L.emotion[0] + L.emotion[1] - 2, "class": "lane-label"}, svg, "−1");
+    el("text", {x: 4, y: L.wave[0] + L.wave[1] / 2 + 4, "class": "lane-name"}, svg, "beats");
+    el("text", {x: 4, y: L.words[0] + 30, "class": "lane-name"}, svg, "words");
 
-    // Lyric words on three staggered rows so neighbours do not overlap.
-    const rows = [0, 0, 0];
+    // Lyric words on staggered rows. A word is written only where its measured width fits before
+    // the next one on its row; the others keep their tick and tooltip (zoom in to read them), so
+    // words never overlap whatever the zoom.
+    const rows = new Array(WORD_ROWS).fill(-Infinity);
     const wg = el("g", {"class": "lane-words"}, svg);
+    let hidden = 0;
     a.words.forEach((w) => {
       const wx = x(w.start_s);
-      let row = rows.findIndex((end) => end <= wx);
-      if (row < 0) row = rows.indexOf(Math.min(...rows));
-      const y = L.words[0] + 14 + row * 17;
       const g = el("g", {}, wg);
       el("title", {}, g, `${w.text} ${w.start_s.toFixed(2)} s (${w.source})`);
+      const row = rows.findIndex((end) => end <= wx);
+      const y = L.words[0] + 14 + Math.max(row, 0) * 17;
       el("line", {x1: wx, x2: wx, y1: y - 11, y2: y + 3, "class": "word-tick " + w.source}, g);
-      el("text", {x: wx + 3, y: y, "class": "word " + w.source}, g, w.text);
-      rows[row] = wx + 7 * w.text.length + 10;
+      if (row < 0) { hidden += 1; return; }
+      const label = el("text", {x: wx + 3, y: y, "class": "word " + w.source, "data-word": ""}, g, w.text);
+      const right = wx + 3 + label.getComputedTextLength();
+      if (right > width) { label.remove(); hidden += 1; return; }
+      rows[row] = right + 6;
     });
-    if (!a.words.length) el("text", {x: 8, y: L.words[0] + 30, "class": "lane-label"}, svg, "no words");
+    svg.dataset.wordsHidden = hidden;
+    if (!a.words.length) el("text", {x: GUTTER + 8, y: L.words[0] + 30, "class": "lane-label"}, svg, "no words");
 
-    // Time axis.
-    const step = pxPerS >= 40 ? 5 : pxPerS >= 12 ? 10 : 30;
+    // Time axis: a label every 5, 10, 30 or 60 s, whichever keeps labels at least 60 px apart.
+    const step = [5, 10, 15, 30, 60, 120].find((s) => s * pxPerS >= 60) || 120;
     for (let t = 0; t <= a.duration_s; t += step) {
       el("line", {x1: x(t), x2: x(t), y1: L.axis[0], y2: L.axis[0] + 5, "class": "axis"}, svg);
       const m = Math.floor(t / 60), s = Math.round(t % 60);
-      el("text", {x: x(t) + 3, y: L.axis[0] + 14, "class": "axis-label"}, svg, `${m}:${String(s).padStart(2, "0")}`);
+      const tick = el("text", {x: x(t) + 3, y: L.axis[0] + 14, "class": "axis-label"}, svg,
+                      `${m}:${String(s).padStart(2, "0")}`);
+      if (x(t) + 3 + tick.getComputedTextLength() > width) tick.remove();
     }
-    return el("line", {x1: 0, x2: 0, y1: 0, y2: HEIGHT, "class": "playhead"}, svg);
+    return el("line", {x1: GUTTER, x2: GUTTER, y1: 0, y2: HEIGHT, "class": "playhead"}, svg);
   }
 
   function setupTimeline() {
@@ -109,7 +132,7 @@
     const zoom = document.getElementById("timeline-zoom");
     const scroll = document.getElementById("timeline-scroll");
     let analysis = null, playhead = null;
-    const zoomValue = () => Number(zoom ? zoom.value : 28);
+    const zoomValue = () => Number(zoom ? zoom.value : 1);
     const px = () => Number(svg.dataset.pxPerS || zoomValue());
     function redraw() { if (analysis) playhead = draw(svg, analysis, zoomValue()); }
     fetch(svg.dataset.analysisUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
@@ -121,12 +144,12 @@
     svg.addEventListener("click", (ev) => {
       if (!audio || !analysis) return;
       const box = svg.getBoundingClientRect();
-      audio.currentTime = Math.max(0, (ev.clientX - box.left) / px());
+      audio.currentTime = Math.max(0, (ev.clientX - box.left - GUTTER) / px());
       audio.play().catch(() => {});
     });
     function follow() {
       if (playhead && audio) {
-        const hx = audio.currentTime * px();
+        const hx = GUTTER + audio.currentTime * px();
         playhead.setAttribute("x1", hx); playhead.setAttribute("x2", hx);
         if (!audio.paused && (hx < scroll.scrollLeft || hx > scroll.scrollLeft + scroll.clientWidth - 40)) {
           scroll.scrollLeft = hx - 40;

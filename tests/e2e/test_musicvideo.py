@@ -63,7 +63,10 @@ def test_upload_watch_progress_then_timeline_and_storyboard(page: Page, live_ser
     expect(page.locator('[data-fact="lyrics"]')).to_have_text("yours, aligned")
     analysis.refresh_from_db()
     assert page.locator("#timeline rect[data-section]").count() == len(analysis.sections)
-    assert page.locator("#timeline text.word").count() == len(songs.pop().words)
+    # Every word has its tick; a word whose label would overlap a neighbour's keeps only the tick.
+    assert page.locator("#timeline .word-tick").count() == len(songs.pop().words)
+    hidden = int(page.locator("#timeline").get_attribute("data-words-hidden") or "0")
+    assert page.locator("#timeline text.word").count() + hidden == len(songs.pop().words)
     expect(page.locator("#timeline text.word").first).to_have_text("walking")
     assert page.locator("#timeline path.curve.valence").count() == 1
     assert page.locator("#timeline path.downbeat").get_attribute("d")
