@@ -392,6 +392,9 @@ def train_lora(
                            target_modules=targets)
     finally:
         detach_lora(model)
+        if source.device.startswith("cuda"):
+            # The optimizer's moments and the activations go back to the pool: a gpu worker renders next.
+            torch.cuda.empty_cache()
 
 
 def _checkpoint(work_dir: Path, vault: Vault, *, step: int, params: list[tuple[str, torch.nn.Parameter]],

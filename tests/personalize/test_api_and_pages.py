@@ -137,3 +137,25 @@ def test_demo_stage_trains_from_the_demo_users_consent(user: User, consent: Cons
     adapter = Adapter.objects.get()
     assert facts["trigger"] == adapter.trigger and facts["page"] == f"/adapters/{adapter.pk}/"
     assert Path(facts["validation_0"]).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_admin_lists_adapters_read_only(user: User, consent: ConsentRecord, tiny_settings: Any) -> None:
+    from personalize.services import adapter_train_start
+
+    adapter = adapter_train_start(user=user, enqueue=False)
+    admin = User.objects.create_superuser(username="root", password="x" * 20)
+    client = Client()
+    client.force_login(admin)
+    listing = client.get("/admin/personalize/adapter/")
+    assert listing.status_code == 200 and adapter.trigger in listing.content.decode()
+    assert client.get("/admin/personalize/adapter/add/").status_code == 403
+
+
+def test_an_unfinished_adapter_has_no_file_to_hand_out(user: User, consent: ConsentRecord, tiny_settings: Any) -> None:
+    from personalize.errors import PersonalizeError
+    from personalize.services import adapter_local_path, adapter_train_start
+
+    adapter = adapter_train_start(user=user, enqueue=False)
+    with pytest.raises(PersonalizeError) as err, adapter_local_path(adapter=adapter):
+        pass
+    assert err.value.code == "adapter_not_ready"
