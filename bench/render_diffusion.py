@@ -116,7 +116,7 @@ def real_pipelines(device: str) -> dict[str, Any]:
                                             max_position_embeddings=77, bos_token_id=clip_tok.bos_token_id,
                                             eos_token_id=clip_tok.eos_token_id, pad_token_id=clip_tok.pad_token_id))
         motion = MotionAdapter()
-        transformer = WanTransformer3DModel(
+        transformer: Any = WanTransformer3DModel(
             patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16, out_channels=16,
             text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True,
             qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)
@@ -127,11 +127,11 @@ def real_pipelines(device: str) -> dict[str, Any]:
                                            eos_token_id=1, decoder_start_token_id=0))
     scheduler = tiny.sd15_components()["scheduler"]
     sd_parts = {"unet": unet, "vae": vae, "text_encoder": text.eval(), "tokenizer": clip_tok, "scheduler": scheduler}
-    image = StableDiffusionPipeline(**sd_parts, safety_checker=None, feature_extractor=None,
+    image: Any = StableDiffusionPipeline(**sd_parts, safety_checker=None, feature_extractor=None,
                                     requires_safety_checker=False)
     # AnimateDiff copies the UNet's weights into its motion UNet, which meta tensors cannot do: the
     # meta-device size check counts the motion adapter on its own.
-    video = AnimateDiffPipeline(**sd_parts, motion_adapter=motion) if device != "meta" else motion
+    video: Any = AnimateDiffPipeline(**sd_parts, motion_adapter=motion) if device != "meta" else motion
     # Wan's VAE stays in float32 (bf16 decoding bands the picture), as families.load_pipeline does.
     wan = WanPipeline(transformer=transformer.to(dtype), vae=wan_vae, text_encoder=umt5.eval().to(dtype),
                       tokenizer=umt5_tok, scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0))
