@@ -1,7 +1,8 @@
 """A prompt writer that asks a language model, through any OpenAI-compatible chat endpoint.
 
 Works with OpenAI, vLLM, llama.cpp's server, Ollama's /v1 and the like: one POST to
-``{base_url}/chat/completions`` per batch of scenes, asking for JSON. Every failure (unreachable,
+``{base_url}/chat/completions`` per batch of scenes, asking for JSON: plain sentences that call the
+user "the person" (build_storyboard takes out a token a model adds anyway). Every failure (unreachable,
 timeout, HTTP error, an answer that is not the JSON asked for) raises PromptWriterError, and
 build_storyboard then uses the template writer, so a storyboard is never left without prompts.
 """
@@ -21,11 +22,12 @@ from musicvideo.storyboard import MOOD_WORDS, STYLE_PRESETS, SceneBrief, Templat
 
 BATCH = 16          # scenes per request: long songs have 100+ scenes, more than one answer should hold
 
-SYSTEM_PROMPT = """You write image prompts for the scenes of a personal music video.
-The person in the video is referred to ONLY by the token "{trigger}"; every prompt must contain it verbatim.
-Each prompt: one line, at most 60 words, concrete and visual (subject and action, setting, light, colour,
-camera), drawn from the scene's lyric when there is one, matching its mood, ending with the style: "{style}".
-Never add text, captions, logos or real people's names.
+SYSTEM_PROMPT = """You write the scenes of a personal music video as a director's notes.
+Refer to the person in the video only as "the person" (or "they"): never a name, never a code word or token.
+Each scene: two to five plain sentences, at most 70 words: what the person does and where, what is in the frame
+(taken from the scene's lyric when there is one), the light and colour of its mood, the camera, and last the look:
+"{style}". Scenes of one section may share a place, but no two scenes may read the same: vary the action, the
+framing and the camera, also where the same lyric comes back. Never add text, captions, logos or real names.
 Answer with JSON only: {{"prompts": ["...", "..."]}} with exactly one prompt per scene, in order."""
 
 
@@ -49,6 +51,7 @@ class LLMWriter:
         return prompts
 
     def _batch(self, scenes: Sequence[SceneBrief], *, style: str, trigger: str) -> list[str]:
+        # The trigger token is not sent: the model must not see (or repeat) it; the renderer adds it.
         listing = [{"scene": s.index + 1, "seconds": f"{s.start_s:.1f}-{s.end_s:.1f}", "section": s.section,
                     "mood": f"{s.mood} ({MOOD_WORDS.get(s.mood, '')})", "lyric": s.lyric or "(instrumental)"}
                    for s in scenes]
@@ -56,7 +59,7 @@ class LLMWriter:
             "model": self.model,
             "temperature": self.temperature,
             "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT.format(trigger=trigger, style=STYLE_PRESETS[style])},
+                {"role": "system", "content": SYSTEM_PROMPT.format(style=STYLE_PRESETS[style])},
                 {"role": "user", "content": json.dumps({"scenes": listing}, ensure_ascii=False)},
             ],
         }

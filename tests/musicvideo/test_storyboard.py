@@ -17,13 +17,14 @@ from musicvideo.audio.analysis import Analysis, AnalyzedSection
 from musicvideo.prompt_writers import LLMWriter, parse_prompts, writer_from_settings
 from musicvideo.storyboard import (
     STYLE_PRESETS,
+    KeptPrompt,
     StoryboardError,
     TemplateWriter,
     build_storyboard,
     content_words,
-    ensure_trigger,
     plan_scenes,
     scene_beats,
+    without_token,
 )
 from tests.musicvideo import songs
 
@@ -40,7 +41,9 @@ def test_cuts_fall_exactly_on_beats_and_cover_the_song() -> None:
     # Every section start is a cut.
     starts = {s.start_s for s in scenes}
     assert all(sec.start_s in starts for sec in analysis.sections)
-    assert all("sks person" in s.prompt for s in scenes)
+    # Plain words: the person is "the person"; the renderer adds the adapter's token itself.
+    assert all(s.prompt.startswith("The person ") and "sks" not in s.prompt.lower() for s in scenes)
+    assert board.trigger == "sks person"
     assert board.writer == "template" and board.warnings == []
 
 
@@ -76,33 +79,73 @@ def test_template_prompt_content() -> None:
     analysis = songs.pop_analysis()
     scene = next(s for s in build_storyboard(analysis, style="watercolor", trigger="zwx woman").scenes
                  if s.lyric and s.section == "chorus")
-    assert scene.prompt.startswith("zwx woman, ")
-    assert STYLE_PRESETS["watercolor"] in scene.prompt
-    assert "joyful" in scene.prompt
+    assert scene.prompt.startswith("The person ") and "zwx" not in scene.prompt
+    assert f"Look: {STYLE_PRESETS['watercolor']}." in scene.prompt
+    assert "The chorus: the frame at its fullest." in scene.prompt
     assert content_words(scene.lyric)[0] in scene.prompt
+    # Sentences, not a tag list: each starts with a capital and ends with a full stop.
+    sentences = [x for x in scene.prompt.replace("\u201d:", "\u201d;").split(". ") if x]
+    assert len(sentences) >= 4 and scene.prompt.endswith(".")
+
+
+def test_prompts_vary_scene_to_scene_and_repeated_lines_differ() -> None:
+    analysis = songs.pop_analysis()
+    scenes = build_storyboard(analysis).scenes
+    assert all(a.prompt != b.prompt for a, b in itertools.pairwise(scenes))
+    by_line: dict[str, list[str]] = {}
+    for s in scenes:
+        if s.lyric:
+            by_line.setdefault(s.lyric, []).append(s.prompt)
+    repeated = {line: prompts for line, prompts in by_line.items() if len(prompts) > 1}
+    assert repeated                                   # the pop song repeats its chorus lines
+    for prompts in repeated.values():
+        assert len(set(prompts)) == len(prompts)
+    # Two choruses of the same words take place in different places.
+    chorus_starts = [s for s in scenes if s.section == "chorus" and s.index > 0
+                     and scenes[s.index - 1].section != "chorus"]
+    assert len(chorus_starts) >= 2
+    assert chorus_starts[0].prompt.split(".")[0] != chorus_starts[1].prompt.split(".")[0]
+
+
+def test_a_rebuild_keeps_the_users_edited_prompts() -> None:
+    analysis = songs.pop_analysis()
+    first = build_storyboard(analysis, style="cinematic").scenes
+    edits = [KeptPrompt(start_s=first[i].start_s, end_s=first[i].end_s, prompt=f"My own idea for scene {i}.")
+             for i in (0, 3, 7)]
+    rebuilt = build_storyboard(analysis, style="neon", kept=edits)
+    for i in (0, 3, 7):
+        assert rebuilt.scenes[i].prompt == f"My own idea for scene {i}." and rebuilt.scenes[i].prompt_edited
+    assert [s.index for s in rebuilt.scenes if s.prompt_edited] == [0, 3, 7]
+    assert "neon" in rebuilt.scenes[1].prompt.lower() and rebuilt.warnings == []
+    # An edit whose scene no longer exists (the song was cut differently) is reported, not lost silently.
+    stray = build_storyboard(analysis, kept=[KeptPrompt(start_s=analysis.duration_s + 5, end_s=analysis.duration_s + 9,
+                                                        prompt="gone")])
+    assert stray.warnings == ["1 of your edited prompts no longer match a scene and were not kept."]
 
 
 def test_instrumental_scenes_still_have_subjects() -> None:
     analysis = songs.pop_analysis()
     silent = Analysis.from_dict({**analysis.to_dict(), "words": [], "lines": []})
     prompts = [s.prompt for s in build_storyboard(silent).scenes]
-    assert all(p.startswith("sks person ") for p in prompts)
+    assert all(p.startswith("The person ") and "lyric" not in p for p in prompts)
 
 
-def test_unknown_style_and_empty_trigger_are_refused() -> None:
+def test_unknown_style_is_refused() -> None:
     analysis = songs.pop_analysis()
     with pytest.raises(StoryboardError) as info:
         build_storyboard(analysis, style="vaporwave")
     assert info.value.code == "style_unknown"
-    with pytest.raises(StoryboardError) as info:
-        build_storyboard(analysis, trigger="  ")
-    assert info.value.code == "trigger_missing"
+    # Prompts do not depend on the token: a storyboard without one reads the same.
+    assert [s.prompt for s in build_storyboard(analysis, trigger="").scenes] == \
+        [s.prompt for s in build_storyboard(analysis).scenes]
 
 
-def test_content_words_and_trigger() -> None:
+def test_content_words_and_token_removal() -> None:
     assert content_words("I keep moving on my own, on my own") == ["keep", "moving"]
-    assert ensure_trigger("sks person  on a beach", "sks person") == "sks person on a beach"
-    assert ensure_trigger("a man on a beach", "sks person") == "sks person, a man on a beach"
+    assert without_token("sks person,  on a beach", "sks person") == "on a beach"
+    assert without_token("SKS PERSON dancing at night", "sks person") == "dancing at night"
+    assert without_token("a man on a beach", "sks person") == "a man on a beach"
+    assert without_token("asks personally", "sks person") == "asks personally"
 
 
 # --- LLM writer against a fake OpenAI-compatible server on 127.0.0.1 ------------------------------
@@ -121,8 +164,10 @@ class FakeLLM(BaseHTTPRequestHandler):
             return
         if FakeLLM.mode == "garbage":
             content = "Sure! Here are some lovely prompts."
+        elif FakeLLM.mode == "same":
+            content = json.dumps({"prompts": ["The person walks in the rain."] * len(scenes)})
         else:
-            # Every other prompt "forgets" the trigger: the writer must put it back.
+            # Every other prompt carries the token although it was asked not to.
             prompts = [(f"sks person, scene {s['scene']} about {s['lyric']}" if s["scene"] % 2 else
                         f"scene {s['scene']} about {s['lyric']}") for s in scenes]
             content = "```json\n" + json.dumps({"prompts": prompts}) + "\n```"
@@ -188,19 +233,29 @@ def test_exact_small_plan() -> None:
     assert [s.lyric for s in scenes] == ["", "rain on the window", "", "", "", "", "", ""]
 
 
-def test_llm_writer_asks_the_endpoint_and_keeps_the_trigger(fake_llm: str) -> None:
+def test_llm_writer_asks_the_endpoint_and_its_prompts_lose_any_token(fake_llm: str) -> None:
     writer = LLMWriter(base_url=fake_llm, model="tiny-model", api_key="secret")
     board = build_storyboard(small_analysis(), writer=writer, trigger="sks person")
     assert board.writer == "llm" and board.warnings == []
-    assert [s.prompt for s in board.scenes][:2] == ["sks person, scene 1 about (instrumental)",
-                                                    "sks person, scene 2 about rain on the window"]
-    assert all(s.prompt.startswith("sks person") for s in board.scenes)
+    # The fake model writes the token into every other prompt: it is taken out again.
+    assert [s.prompt for s in board.scenes][:2] == ["scene 1 about (instrumental)", "scene 2 about rain on the window"]
+    assert not any("sks" in s.prompt for s in board.scenes)
     request = FakeLLM.requests[0]
     assert request["path"] == "/v1/chat/completions"
     assert request["auth"] == "Bearer secret"
     assert request["body"]["model"] == "tiny-model"
-    assert '"sks person"' in request["body"]["messages"][0]["content"]
+    # The model is told to say "the person" and never sees the token.
+    assert '"the person"' in request["body"]["messages"][0]["content"]
+    assert "sks" not in json.dumps(request["body"])
     assert len(FakeLLM.requests) == 1
+
+
+def test_identical_llm_prompts_are_made_distinct(fake_llm: str) -> None:
+    FakeLLM.mode = "same"
+    board = build_storyboard(small_analysis(), writer=LLMWriter(base_url=fake_llm, model="m"))
+    assert board.writer == "llm"
+    assert all(a.prompt != b.prompt for a, b in itertools.pairwise(board.scenes))
+    assert all(s.prompt.startswith("The person walks in the rain.") for s in board.scenes)
 
 
 def test_llm_writer_batches_long_storyboards(fake_llm: str) -> None:
@@ -217,7 +272,7 @@ def test_llm_failure_falls_back_to_the_template(fake_llm: str, mode: str) -> Non
     assert board.writer == "template"
     assert len(board.warnings) == 1 and board.warnings[0].startswith("llm_unavailable: ")
     assert [s.prompt for s in board.scenes] == TemplateWriter().write([s.brief() for s in board.scenes],
-                                                                      style="cinematic", trigger="sks person")
+                                                                      style="cinematic")
 
 
 def test_unreachable_endpoint_falls_back() -> None:
