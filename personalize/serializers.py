@@ -11,7 +11,7 @@ class TrainInput(serializers.Serializer):
     steps = serializers.IntegerField(min_value=1, max_value=20_000, required=False)
 
 
-class JobSummarySerializer(serializers.Serializer):
+class AdapterJobSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
     stage = serializers.CharField()
@@ -38,7 +38,7 @@ class AdapterSerializer(serializers.Serializer):
     seconds_per_step = serializers.FloatField(allow_null=True)
     time_left_s = serializers.FloatField(allow_null=True)
     loss_curve = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))
-    job = JobSummarySerializer(allow_null=True)
+    job = AdapterJobSerializer(allow_null=True)
     identity_score = serializers.FloatField(allow_null=True)
     identity_distance = serializers.FloatField(allow_null=True)
     identity_spread = serializers.FloatField(allow_null=True)

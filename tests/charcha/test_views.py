@@ -79,6 +79,6 @@ def test_withdraw_needs_post_and_the_owner(client_user: Client, other_user: User
 
 
 def test_notice_page_shows_a_version(client_user: Client) -> None:
-    html = client_user.get("/consent/notice/v1/").content.decode()
+    html = client_user.get(f"/consent/notice/v{notice_current().version}/").content.decode()
     assert notice_current().sha256 in html
     assert client_user.get("/consent/notice/v9/").status_code == 404
