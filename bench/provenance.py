@@ -47,6 +47,7 @@ from mediakit.watermark import (  # noqa: E402
     frame_scores,
     read_watermark,
     scheduled_frames,
+    vote,
 )
 from musicvideo.testing.footage import compositor_like, real_footage  # noqa: E402
 
@@ -80,7 +81,7 @@ def condition_figures(path: Path, params: WatermarkParams, *, size: tuple[int, i
     centred = scores - scores.mean(axis=1, keepdims=True)
     per_frame_ber = ((centred > 0) != codeword[None, :]).mean(axis=1)
     full = _reading_from_scores(scores, size=size, params=params)
-    votes = (centred * np.abs(centred).mean(axis=1, keepdims=True)).sum(axis=0)
+    votes, _ = vote(scores)
     bits_right = int(np.count_nonzero((votes > 0) == codeword))
     payload_bits_right = (64 - bin((full.payload or 0) ^ PAYLOAD).count("1")) if full.found else None
     needed = None
