@@ -9,11 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from charcha import serializers as s
@@ -27,6 +29,7 @@ from charcha.services import (
     challenge_frames_add,
     challenge_issue,
     consent_withdraw,
+    frame_precheck,
     timing_rules,
 )
 from charcha.web import request_user as _me
@@ -78,8 +81,14 @@ def _parse_frames(request: Request) -> tuple[str, int, list[int], list[bytes]]:
         raise ChallengeError("The batch number is missing or not a number.", code="seq_invalid") from exc
     if seq < 0:
         raise ChallengeError("The batch number must not be negative.", code="seq_invalid")
+    # One whole number per frame, as repeated form fields (what the schema documents), or the
+    # same list as one JSON array (what the capture page sends).
+    values = request.data.getlist("capture_ms") if hasattr(request.data, "getlist") else [request.data.get("capture_ms")]
     try:
-        capture_ms = json.loads(request.data.get("capture_ms", ""))
+        if len(values) == 1 and str(values[0]).lstrip().startswith("["):
+            capture_ms = json.loads(values[0])
+        else:
+            capture_ms = [int(v) for v in values]
     except (TypeError, ValueError) as exc:
         raise ChallengeError("Capture times must be a JSON list of milliseconds.", code="capture_times_invalid") from exc
     if not isinstance(capture_ms, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in capture_ms):
@@ -155,7 +164,37 @@ class ConsentWithdrawView(APIView):
         return Response(s.ConsentRecordSerializer(consent).data)
 
 
+class PrecheckThrottle(UserRateThrottle):
+    # The page asks about twice a second while the camera is on; this leaves room for two tabs.
+    scope = "charcha_precheck"
+    rate = "300/min"
+
+
+class PrecheckView(APIView):
+    parser_classes = [MultiPartParser]
+    throttle_classes = [PrecheckThrottle]
+
+    @extend_schema(
+        request={"multipart/form-data": inline_serializer("PrecheckInput", {"frame": drf_serializers.FileField()})},
+        responses=inline_serializer("PrecheckResult", {
+            "ready": drf_serializers.BooleanField(), "faces": drf_serializers.IntegerField(),
+            "centred": drf_serializers.BooleanField(), "close_enough": drf_serializers.BooleanField(),
+            "too_close": drf_serializers.BooleanField(), "bright_enough": drf_serializers.BooleanField(),
+            "hint": drf_serializers.CharField()}),
+        summary="Before Start: is exactly one face centred, close enough and well lit? Keeps no picture")
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("frame")
+        if upload is None:
+            raise ChallengeError("Send one camera picture as 'frame'.", code="frames_empty")
+        if upload.size is None or upload.size > settings.CHARCHA_FRAME_MAX_BYTES:
+            raise ChallengeError("A frame is larger than we accept.", code="frame_too_large")
+        answer = Response(frame_precheck(jpeg=upload.read()).as_dict())
+        answer["Cache-Control"] = "no-store"
+        return answer
+
+
 urlpatterns = [
+    path("precheck/", PrecheckView.as_view(), name="precheck"),
     path("challenges/", ChallengeIssueView.as_view(), name="challenge-issue"),
     path("challenges/<uuid:pk>/", ChallengeDetailView.as_view(), name="challenge-detail"),
     path("challenges/<uuid:pk>/frames/", ChallengeFramesView.as_view(), name="challenge-frames"),

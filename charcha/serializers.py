@@ -73,7 +73,9 @@ class FramesUploadSerializer(serializers.Serializer):
 
     nonce = serializers.CharField()
     seq = serializers.IntegerField(min_value=0)
-    capture_ms = serializers.CharField(help_text="JSON array of whole milliseconds since the challenge was received")
+    capture_ms = serializers.ListField(
+        child=serializers.IntegerField(), help_text="when each frame was taken, in whole milliseconds since the challenge "
+        "was received: one per frame, in order (a single JSON array such as [0, 66, 133] is accepted too)")
     frames = serializers.ListField(child=serializers.FileField(), help_text="JPEG frames, in capture order")
 
 

@@ -42,7 +42,7 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self) -> QuerySet[Song]:
         return songs_visible_to(user=self.request.user)
 
-    @extend_schema(request=SongUploadSerializer, responses={201: SongSerializer})
+    @extend_schema(request={"multipart/form-data": SongUploadSerializer}, responses={201: SongSerializer})
     def create(self, request: Request) -> Response:
         form = SongUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -67,7 +67,7 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise Http404("This song has not been analysed.")
         return Response(SongAnalysisSerializer(latest).data)
 
-    @extend_schema(request=LyricsSerializer, responses={202: SongAnalysisSerializer},
+    @extend_schema(request={"multipart/form-data": LyricsSerializer}, responses={202: SongAnalysisSerializer},
                    description="Replace the lyrics (text, or an .lrc file; empty clears them) and analyse again.")
     @action(detail=True, methods=["put"])
     def lyrics(self, request: Request, pk: str | None = None) -> Response:

@@ -28,7 +28,7 @@ class SourceVideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_queryset(self) -> QuerySet[SourceVideo]:
         return source_videos_visible_to(user=self.request.user)
 
-    @extend_schema(request=SourceVideoUploadSerializer, responses={201: SourceVideoSerializer})
+    @extend_schema(request={"multipart/form-data": SourceVideoUploadSerializer}, responses={201: SourceVideoSerializer})
     def create(self, request: Request) -> Response:
         form = SourceVideoUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
