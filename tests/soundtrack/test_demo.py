@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from soundtrack.demo import DEMO_STAGES
+from jobs.demo import demo_stages_registered
 
 
 @pytest.mark.django_db(transaction=True)
 def test_demo_stage_scores_a_generated_video(tmp_path: Path) -> None:
     user = User.objects.create_user(username="demo")
-    [(name, stage)] = DEMO_STAGES
+    [(name, stage)] = [(n, s) for n, s in demo_stages_registered() if n == "soundtrack"]
     out = tmp_path / "demo"
     out.mkdir()
     facts = stage(user, out)
