@@ -286,7 +286,11 @@ def adapter_train_run(*, ctx: JobContext) -> dict[str, Any]:
         Adapter.objects.filter(pk=adapter.pk).update(status=Adapter.Status.CANCELLED, error_code="cancelled")
         raise
     except BaseException as exc:
-        code = exc.code if isinstance(exc, EncoreError) else "internal_error"
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        # The same code the job row gets (jobs.services.job_execute), so page and API agree.
+        code = exc.code if isinstance(exc, EncoreError) else (
+            "timeout" if isinstance(exc, SoftTimeLimitExceeded) else "internal_error")
         Adapter.objects.filter(pk=adapter.pk).update(status=Adapter.Status.FAILED, error_code=code[:60])
         raise
 
