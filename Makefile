@@ -24,7 +24,12 @@ $(STAMP): pyproject.toml tools/system-packages.txt
 	$(PY) -c 'import dlib, sys; sys.exit(0 if dlib.DLIB_USE_BLAS else "dlib was built without BLAS: is libopenblas-dev installed?")'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) node_modules
+
+# Browser-test tools from npm (axe-core), exactly as package-lock.json pins them; nothing is fetched at test time.
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch node_modules
 
 # The development commands run with DEBUG on; a deployment leaves it off (the default).
 migrate: install
