@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from charcha.errors import ConsentError
 from charcha.models import Challenge, ConsentEvent, ConsentRecord, EvidenceView
@@ -31,13 +32,64 @@ class ReasonForm(forms.Form):
                              help_text="Written to the audit log with your name and the time.")
 
 
+EVENT_WORDS = {"picture_deleted": "Picture deleted by the user"}   # kinds appended outside ConsentEvent.Kind
+
+
+def short_hash(value: str | None) -> str:
+    """A hash as a reviewer compares it: the first 12 characters, the whole value on hover."""
+    if not value:
+        return "—"
+    return format_html('<code title="{}">{}…</code>', value, value[:12])
+
+
+def summary_cell(value: Any) -> str:
+    """A JSON value in one short line: hashes shortened, long lists counted."""
+    if isinstance(value, dict):
+        if not value:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "<strong>{}</strong>: {}",
+                                ((key, summary_text(item)) for key, item in value.items()))
+    return summary_text(value)
+
+
+def summary_text(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return value[:12] + "…"
+    if isinstance(value, list):
+        return f"{len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {summary_text(item)}" for key, item in value.items())
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
 class ConsentEventInline(admin.TabularInline[ConsentEvent, ConsentRecord]):
     model = ConsentEvent
-    fields = ("seq", "kind", "at", "actor", "data", "prev_hash", "hash")
+    # Hashes shortened and data summarised: the full chain is checked by "Hash chain" above, and the
+    # table must fit a laptop screen.
+    fields = ("seq", "what", "at", "actor", "details", "hash_short")
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ("seq",)
+    verbose_name = "event"
+    verbose_name_plural = "Events (oldest first)"
+
+    @admin.display(description="What")
+    def what(self, obj: ConsentEvent) -> str:
+        return EVENT_WORDS.get(obj.kind) or obj.get_kind_display()
+
+    @admin.display(description="Details")
+    def details(self, obj: ConsentEvent) -> str:
+        if obj.kind == ConsentEvent.Kind.GRANTED:
+            return "The record as granted (checked by the hash chain)"
+        return summary_cell(obj.data)
+
+    @admin.display(description="Hash")
+    def hash_short(self, obj: ConsentEvent) -> str:
+        return short_hash(obj.hash)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -72,10 +124,40 @@ class ConsentRecordAdmin(admin.ModelAdmin[ConsentRecord]):
     date_hierarchy = "granted_at"
     inlines = [ConsentEventInline]
     change_form_template = "charcha/admin/consentrecord_change_form.html"
-    readonly_fields = ("chain_status", "id", "user", "notice_version", "notice_sha256", "purpose", "granted_at",
-                       "challenge", "steps_table", "evidence", "ip", "user_agent", "retention_until", "withdrawn_at",
-                       "end_reason", "erased_at", "head_hash", "event_count")
+    readonly_fields = ("chain_status", "id", "user", "notice_version", "notice_hash", "purpose", "granted_at",
+                       "challenge", "steps_table", "evidence_table", "ip", "user_agent", "retention_until",
+                       "withdrawn_at", "end_reason", "erased_at", "head_hash_short", "event_count")
     fields = readonly_fields
+
+    @admin.display(description="Notice fingerprint")
+    def notice_hash(self, obj: ConsentRecord) -> str:
+        return short_hash(obj.notice_sha256)
+
+    @admin.display(description="Chain head")
+    def head_hash_short(self, obj: ConsentRecord) -> str:
+        return short_hash(obj.head_hash)
+
+    @admin.display(description="Evidence")
+    def evidence_table(self, obj: ConsentRecord) -> str:
+        evidence = obj.evidence or {}
+        labels = {"frames_received": "Pictures received", "stream_sha256": "Fingerprint of all pictures",
+                  "training_frames": "Pictures kept for training", "training_runs": "Moves kept as short runs",
+                  "embedding_sha256": "Face description fingerprint", "steps_source": "Steps chosen"}
+        rows = []
+        for key, value in evidence.items():
+            if key == "training_frames":
+                shown = f"{len(value)} pictures (indices {', '.join(str(t['index']) for t in value[:12])}" \
+                        f"{'…' if len(value) > 12 else ''})"
+            elif key == "training_runs":
+                shown = "; ".join(f"{run.get('action', '?')}: pictures {run.get('first')} to {run.get('last')}"
+                                  for run in value) or "—"
+            elif key == "steps_source":
+                shown = "at random by the server" if value == "random" else "fixed (test set-up)"
+            else:
+                shown = summary_text(value)
+            rows.append((labels.get(key, key.replace("_", " ").capitalize()), shown))
+        body = format_html_join("", "<tr><th scope=\"row\">{}</th><td>{}</td></tr>", rows)
+        return format_html('<table class="evidence-table">{}</table>', body)
 
     @admin.display(description="State")
     def state(self, obj: ConsentRecord) -> str:

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class CharchaConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "charcha"
-    verbose_name = "Consent (CHARCHA)"
+    verbose_name = "Consent"
 
     def ready(self) -> None:
         from jobs.demo import demo_stage_register

@@ -79,6 +79,7 @@ ERROR_CODES: dict[str, str] = {
     "notice_tampered": "A consent notice was changed after publication.",
     "notice_unknown": "There is no such consent notice version.",
     "permission_denied": "You may not do this.",
+    "picture_not_found": "This picture is not kept (any more).",
     "reason_required": "Say why the consent is revoked.",
     "retention_invalid": "The retention period is outside what is allowed.",
     "seq_invalid": "The batch number is missing or not a number.",

@@ -167,7 +167,8 @@ class ConsentRecord(models.Model):
                        ("revoke_consentrecord", "Can revoke consent records")]
 
     def __str__(self) -> str:
-        return f"Consent {self.pk} of user {self.user_id}"
+        # What a reviewer reads in titles and lists: whose consent, from when (the id is on the page).
+        return f"Consent of {self.user} on {self.granted_at:%d %b %Y, %H:%M} UTC"
 
     @property
     def is_active(self) -> bool:

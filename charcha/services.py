@@ -15,6 +15,7 @@ import hmac
 import io
 import logging
 import secrets
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -865,3 +866,150 @@ def consent_embedding(*, consent: ConsentRecord) -> np.ndarray | None:
     raw = decrypt_blob(key, bytes(template.ciphertext), context=f"embedding:{consent.user_id}:{consent.pk}")
     return np.frombuffer(raw, dtype=np.float32).copy()
 
+
+
+# ------------------------------------------------------------------------------------------ precheck
+# Before Start, the capture page asks several times a second whether the person is ready: one face,
+# centred in the oval, close enough, in enough light. Stateless: the picture is decoded, measured and
+# dropped; nothing is stored or logged. Thresholds follow the page's oval (centred at 50 % / 47 % of
+# the preview, 42 % of its width).
+PRECHECK_SIDE = 320
+PRECHECK_CENTRE = (0.5, 0.47)
+PRECHECK_MAX_OFFSET = (0.16, 0.18)      # of the frame's width / height, from the oval's centre
+PRECHECK_FACE_WIDTH = (0.16, 0.62)      # the face box's width as a fraction of the frame's width
+PRECHECK_MIN_BRIGHTNESS = 70.0          # mean luma (0-255) of the face, or of the frame with no face
+PRECHECK_MAX_BRIGHTNESS = 235.0
+
+
+@dataclass(frozen=True)
+class FramePrecheck:
+    faces: int
+    centred: bool
+    close_enough: bool
+    too_close: bool
+    bright_enough: bool
+    hint: str
+
+    @property
+    def ready(self) -> bool:
+        return self.faces == 1 and self.centred and self.close_enough and not self.too_close and self.bright_enough
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ready": self.ready, "faces": self.faces, "centred": self.centred, "close_enough": self.close_enough,
+                "too_close": self.too_close, "bright_enough": self.bright_enough, "hint": self.hint}
+
+
+_precheck_lock = threading.Lock()   # mediapipe graphs are not safe to call from two threads at once
+
+
+@cache
+def _precheck_detector() -> Any:
+    from charcha.vision.faces import FaceCounter
+
+    return FaceCounter(full_range=True)
+
+
+def precheck_warm_up() -> None:
+    """Load the face detector in the background (~1-2 s) while the person reads the notice."""
+    threading.Thread(target=_precheck_detector, name="charcha-precheck-warm-up", daemon=True).start()
+
+
+def frame_precheck(*, jpeg: bytes) -> FramePrecheck:
+    """Is the person in the picture ready for the challenge? Measures one JPEG and keeps nothing."""
+    import cv2
+
+    if len(jpeg) > settings.CHARCHA_FRAME_MAX_BYTES:
+        raise ChallengeError("A frame is larger than we accept.", code="frame_too_large")
+    if not jpeg.startswith(JPEG_MAGIC):
+        raise ChallengeError("Frames must be JPEG images.", code="frame_not_jpeg")
+    bgr = cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None or min(bgr.shape[:2]) < 32:
+        raise ChallengeError("A frame is not a picture we can check.", code="frame_invalid")
+    scale = PRECHECK_SIDE / max(bgr.shape[:2])
+    if scale < 1:
+        bgr = cv2.resize(bgr, (round(bgr.shape[1] * scale), round(bgr.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    detector = _precheck_detector()
+    with _precheck_lock:
+        boxes = detector.detect(rgb)
+    height, width = rgb.shape[:2]
+    luma = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    if len(boxes) != 1:
+        brightness = float(luma.mean())
+        centred = close = False
+        too_close = False
+    else:
+        box = boxes[0]
+        x0, y0 = max(0, int(box.x)), max(0, int(box.y))
+        x1, y1 = min(width, int(box.x + box.width)), min(height, int(box.y + box.height))
+        brightness = float(luma[y0:y1, x0:x1].mean()) if x1 > x0 and y1 > y0 else float(luma.mean())
+        dx = abs((box.x + box.width / 2) / width - PRECHECK_CENTRE[0])
+        dy = abs((box.y + box.height / 2) / height - PRECHECK_CENTRE[1])
+        centred = dx <= PRECHECK_MAX_OFFSET[0] and dy <= PRECHECK_MAX_OFFSET[1]
+        close = box.width / width >= PRECHECK_FACE_WIDTH[0]
+        too_close = box.width / width > PRECHECK_FACE_WIDTH[1]
+    bright = PRECHECK_MIN_BRIGHTNESS <= brightness <= PRECHECK_MAX_BRIGHTNESS
+    if not boxes:
+        hint = ("It's too dark to see your face: turn on a light in front of you." if brightness < PRECHECK_MIN_BRIGHTNESS
+                else "We can't see a face yet: look at the camera, with your face inside the oval.")
+    elif len(boxes) > 1:
+        hint = "We can see more than one face: make sure only you are in view."
+    elif not close:
+        hint = "Come a little closer, so your face fills the oval."
+    elif too_close:
+        hint = "Move back a little, so your whole face fits in the oval."
+    elif not centred:
+        hint = "Move so your face is in the middle of the oval."
+    elif not bright:
+        hint = ("It's too dark: turn on a light in front of you, or face a window." if brightness < PRECHECK_MIN_BRIGHTNESS
+                else "It's too bright: move away from the light shining into the camera.")
+    else:
+        hint = "Ready: you're in the oval, close enough and well lit. Press Start when you are."
+    return FramePrecheck(faces=len(boxes), centred=centred, close_enough=close, too_close=too_close,
+                         bright_enough=bright, hint=hint)
+
+
+# ------------------------------------------------------------------------------------------ kept pictures
+PICTURE_DELETED = "picture_deleted"   # consent event kind: the person deleted one kept picture
+
+
+def consent_pictures(*, consent: ConsentRecord) -> list[CaptureFrame]:
+    """The pictures Encore keeps under a live consent (training stills and runs), in capture order."""
+    if consent.erased_at is not None:
+        return []
+    return list(CaptureFrame.objects.filter(challenge_id=consent.challenge_id, kept=True).order_by("index"))
+
+
+def consent_picture_bytes(*, consent: ConsentRecord, index: int) -> bytes:
+    """One kept picture, decrypted, for its owner's eyes only (the view sends it with no-store)."""
+    frame = CaptureFrame.objects.filter(challenge_id=consent.challenge_id, kept=True, index=index).first()
+    key = user_data_key(user_id=consent.user_id, create=False) if frame is not None else None
+    if frame is None or key is None or consent.erased_at is not None:
+        raise ConsentError("This picture is not kept (any more).", code="picture_not_found", http_status=404)
+    with default_storage.open(frame.path, "rb") as fh:
+        blob = fh.read()
+    return decrypt_blob(key, blob, context=_frame_context(user_id=consent.user_id, challenge_id=consent.challenge_id,
+                                                          index=frame.index))
+
+
+def consent_picture_delete(*, consent: ConsentRecord, index: int, by: User,
+                           now: datetime | None = None) -> None:
+    """The person deletes one kept picture: the row and file go, and the consent record says so.
+
+    Adapters already trained keep what they learnt; the page says that deleting the adapter or
+    withdrawing removes that too.
+    """
+    if by.pk != consent.user_id:
+        raise ConsentError("Only the person who consented can delete these pictures.", code="not_yours",
+                           http_status=403)
+    now = _now(now)
+    with transaction.atomic():
+        frame = (CaptureFrame.objects.select_for_update()
+                 .filter(challenge_id=consent.challenge_id, kept=True, index=index).first())
+        if frame is None or consent.erased_at is not None:
+            raise ConsentError("This picture is not kept (any more).", code="picture_not_found", http_status=404)
+        path, digest = frame.path, frame.sha256
+        frame.delete()
+        consent_event_append(consent=consent, kind=PICTURE_DELETED, actor=_actor(by),
+                             data={"frame_index": index, "frame_sha256": digest}, at=now)
+    _delete_files([path])

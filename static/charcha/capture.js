@@ -156,8 +156,7 @@
     await video.play().catch(() => undefined);
     show("camera");
     await waitForVideo();
-    $("#charcha-camera-status").textContent = "Centre your face in the oval, in good light, and look at the camera.";
-    $("#charcha-start").disabled = false;
+    startPrecheck();
   }
 
   function waitForVideo() {
@@ -174,11 +173,103 @@
   }
 
   function stopEverything() {
+    stopPrecheck();
     if (run) run.abort();
     run = null;
     stopCamera();
     releaseLock();
     banner("");
+  }
+
+  // ---------------------------------------------------------------- face-in-frame check before Start
+  // Twice a second a small picture goes to the server, which answers: how many faces, centred,
+  // close enough, light enough (it keeps nothing). Start is enabled only while exactly one face is
+  // ready, so nobody sits through a challenge that was going to fail for want of a face. A brief
+  // miss (one answer) does not take Start away again.
+  const precheck = {timer: null, stopped: true, misses: 0, failures: 0, canvas: null};
+  const PRECHECK_EVERY_MS = 450;
+
+  function setCheck(name, ok) {
+    const item = root.querySelector(`#charcha-precheck [data-check="${name}"]`);
+    if (item) setData(item, "ok", ok === null ? "" : (ok ? "1" : "0"));
+  }
+
+  function startPrecheck() {
+    precheck.stopped = false;
+    precheck.misses = 0;
+    precheck.failures = 0;
+    $("#charcha-start").disabled = true;
+    $("#charcha-camera-status").textContent = "Checking that we can see you…";
+    schedulePrecheck(0);
+  }
+
+  function stopPrecheck() {
+    precheck.stopped = true;
+    clearTimeout(precheck.timer);
+  }
+
+  function schedulePrecheck(ms) {
+    clearTimeout(precheck.timer);
+    precheck.timer = setTimeout(precheckOnce, ms);
+  }
+
+  function precheckFrame() {
+    const scale = Math.min(1, 320 / Math.max(video.videoWidth, video.videoHeight));
+    if (!precheck.canvas) precheck.canvas = document.createElement("canvas");
+    const canvas = precheck.canvas;
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.7));
+  }
+
+  async function precheckOnce() {
+    if (precheck.stopped) return;
+    if (!stream || video.readyState < 2 || !video.videoWidth) { schedulePrecheck(200); return; }
+    const blob = await precheckFrame();
+    if (precheck.stopped) return;
+    let result = {ok: false, status: 0, body: {}};
+    if (blob) {
+      const form = new FormData();
+      form.append("frame", blob, "precheck.jpg");
+      try { result = await api(config.urls.precheck, {method: "POST", body: form}); } catch (err) { /* offline */ }
+    }
+    if (precheck.stopped) return;
+    if (result.ok) {
+      precheck.failures = 0;
+      showPrecheck(result.body);
+      schedulePrecheck(PRECHECK_EVERY_MS);
+      return;
+    }
+    precheck.failures += 1;
+    if (result.status === 429) { schedulePrecheck(2000); return; }
+    if ((result.status === 0 || result.status >= 500) && precheck.failures >= 4) {
+      // The check itself is out of order: let the person go on; the server's verdict checks everything again.
+      stopPrecheck();
+      ["face", "centred", "close", "light"].forEach((name) => setCheck(name, null));
+      $("#charcha-camera-status").textContent =
+        "We couldn't check your position. Make sure only your face is in the oval, in good light, then press Start.";
+      $("#charcha-start").disabled = false;
+      return;
+    }
+    schedulePrecheck(1000);
+  }
+
+  function showPrecheck(answer) {
+    const one = answer.faces === 1;
+    setCheck("face", one);
+    setCheck("centred", one ? answer.centred : null);
+    setCheck("close", one ? (answer.close_enough && !answer.too_close) : null);
+    setCheck("light", answer.bright_enough);
+    setText($("#charcha-camera-status"), answer.hint || "");
+    const start = $("#charcha-start");
+    if (answer.ready) {
+      precheck.misses = 0;
+      start.disabled = false;
+    } else {
+      precheck.misses += 1;
+      if (start.disabled || precheck.misses >= 2) start.disabled = true;
+    }
   }
 
   // ---------------------------------------------------------------- server calls
@@ -608,6 +699,8 @@
 
   async function startChallenge() {
     const button = $("#charcha-start");
+    if (button.disabled) return;
+    stopPrecheck();
     button.disabled = true;
     $("#charcha-camera-status").textContent = "Asking the server for your challenge…";
     let result;
@@ -623,6 +716,7 @@
       if (result.status === 0) {
         $("#charcha-camera-status").textContent = "We could not reach the server. Check your connection and press Start again.";
         button.disabled = false;
+        startPrecheck();
         return;
       }
       const body = result.body;

@@ -51,14 +51,20 @@ def test_overview_without_records_offers_to_start(client_user: Client) -> None:
     assert 'href="/consent/capture/"' in html
 
 
-def test_overview_lists_records_and_withdraws_in_one_click(client_user: Client, user: User,
-                                                           media_root: Path) -> None:
+def test_overview_lists_records_and_withdraws_after_a_confirmation(client_user: Client, user: User,
+                                                                   media_root: Path) -> None:
     consent = consent_for(user)
     html = client_user.get("/consent/").content.decode()
     assert "Intact — 1 event, verified" in html
-    assert f'action="/consent/records/{consent.pk}/withdraw/"' in html
+    assert f'href="/consent/records/{consent.pk}/withdraw/"' in html
     assert "Record my consent" not in html
     assert client_user.get("/consent/capture/").status_code == 302
+    # The confirmation says what goes; showing it changes nothing.
+    confirm = client_user.get(f"/consent/records/{consent.pk}/withdraw/").content.decode()
+    assert f'action="/consent/records/{consent.pk}/withdraw/"' in confirm
+    assert "Withdraw and erase everything" in confirm
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is None
     response = client_user.post(f"/consent/records/{consent.pk}/withdraw/", follow=True)
     assert response.redirect_chain == [("/consent/", 302)]
     html = response.content.decode()
@@ -72,7 +78,8 @@ def test_overview_lists_records_and_withdraws_in_one_click(client_user: Client, 
 
 def test_withdraw_needs_post_and_the_owner(client_user: Client, other_user: User) -> None:
     consent = consent_for(other_user)
-    assert client_user.get(f"/consent/records/{consent.pk}/withdraw/").status_code == 405
+    assert client_user.get(f"/consent/records/{consent.pk}/withdraw/").status_code == 404
+    assert client_user.put(f"/consent/records/{consent.pk}/withdraw/").status_code == 405
     assert client_user.post(f"/consent/records/{consent.pk}/withdraw/").status_code == 404
     consent.refresh_from_db()
     assert consent.withdrawn_at is None
