@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from soundtrack.models import Soundtrack, SourceVideo
 
@@ -7,6 +8,9 @@ from soundtrack.models import Soundtrack, SourceVideo
 class SourceVideoAdmin(admin.ModelAdmin[SourceVideo]):
     list_display = ("id", "title", "user", "duration_s", "width", "height", "created_at")
     search_fields = ("title", "user__username")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # uploaded and checked by the soundtrack pages, never typed in
 
 
 @admin.register(Soundtrack)
@@ -17,3 +21,6 @@ class SoundtrackAdmin(admin.ModelAdmin[Soundtrack]):
     search_fields = ("video__title", "user__username")
     raw_id_fields = ("video", "job", "user")
     readonly_fields = ("created_at",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by the soundtrack job from a user's request, never typed in

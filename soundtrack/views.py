@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -8,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from accounts.wording import upload_error
 from config.uploads import serve_stored
 from mediakit.errors import EncoreError
 from soundtrack.forms import SoundtrackOptionsForm
@@ -24,13 +27,17 @@ DOWNLOADS = {"video": ("video_file", ".mp4", "video/mp4"), "audio": ("audio_file
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     videos = source_videos_visible_to(user=request.user)
-    context = {"videos": videos, "soundtracks": soundtracks_visible_to(user=request.user)[:8]}
+    context: dict[str, Any] = {"videos": videos, "soundtracks": soundtracks_visible_to(user=request.user)[:8]}
     if request.method == "POST":
         try:
             video = source_video_create(user=request.user, upload=request.FILES.get("file"),  # type: ignore[arg-type]
                                         title=request.POST.get("title", ""))
         except EncoreError as exc:
-            messages.error(request, f"{exc.message} ({exc.code})")
+            # The refusal goes next to the file field, in plain words naming the file; the title stays.
+            upload = request.FILES.get("file")
+            name = upload.name if upload is not None and upload.name else ""
+            context.update({"file_error": upload_error(exc, kind="video", name=name),
+                            "title": request.POST.get("title", ""), "chosen": name})
             return render(request, "soundtrack/home.html", context, status=400)
         return redirect("soundtrack:video", video_id=video.pk)
     return render(request, "soundtrack/home.html", context)
@@ -63,7 +70,7 @@ def soundtrack_new(request: HttpRequest, video_id: int) -> HttpResponse:
     try:
         soundtrack = soundtrack_create(user=request.user, video=video, **form.cleaned_data)  # type: ignore[arg-type]
     except EncoreError as exc:
-        messages.error(request, f"{exc.message} ({exc.code})")
+        form.add_error(None, exc.message)
         return _video_page(request, video, form, status=400)
     return redirect("soundtrack:detail", soundtrack_id=soundtrack.pk)
 
@@ -83,7 +90,7 @@ def soundtrack_take(request: HttpRequest, soundtrack_id: int) -> HttpResponse:
     try:
         take = soundtrack_another_take(user=request.user, soundtrack=soundtrack)  # type: ignore[arg-type]
     except EncoreError as exc:
-        messages.error(request, f"{exc.message} ({exc.code})")
+        messages.error(request, exc.message)
         return redirect("soundtrack:detail", soundtrack_id=soundtrack.pk)
     return redirect("soundtrack:detail", soundtrack_id=take.pk)
 
@@ -96,7 +103,8 @@ def soundtrack_download(request: HttpRequest, soundtrack_id: int, kind: str) -> 
     field, suffix, content_type = DOWNLOADS[kind]
     name = getattr(soundtrack, field).name
     stem = slugify(soundtrack.video.title) or "video"
-    response = serve_stored(name=name, download_name=f"{stem}-take{soundtrack.take}{suffix}",
+    # The name says what it is wherever the file ends up (the page shows the same label).
+    response = serve_stored(name=name, download_name=f"{stem}-take{soundtrack.take}-ai-generated-music{suffix}",
                             as_attachment=request.GET.get("download") == "1")
     if isinstance(response, FileResponse):
         response["Content-Type"] = content_type

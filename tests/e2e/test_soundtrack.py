@@ -69,7 +69,7 @@ def test_upload_compose_and_get_the_soundtrack(page: Page, live_server: Any, cli
 
     with page.expect_download() as download:
         page.click("text=Score (MIDI)")
-    assert download.value.suggested_filename == "dancing-shapes-take1.mid"
+    assert download.value.suggested_filename == "dancing-shapes-take1-ai-generated-music.mid"
 
     page.click("text=Another take")
     second = Soundtrack.objects.exclude(pk=soundtrack.pk).get()

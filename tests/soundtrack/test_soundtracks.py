@@ -65,7 +65,7 @@ def test_downloads(client_user: Any, source_video: SourceVideo, django_capture_o
         soundtrack = soundtrack_create(user=source_video.user, video=source_video)
     response = client_user.get(f"/soundtrack/tracks/{soundtrack.pk}/video/?download=1")
     assert response.status_code == 200
-    assert response["Content-Disposition"] == 'attachment; filename="shapes-take1.mp4"'
+    assert response["Content-Disposition"] == 'attachment; filename="shapes-take1-ai-generated-music.mp4"'
     video = tmp_path / "v.mp4"
     video.write_bytes(b"".join(response.streaming_content))
     info = probe(video)
