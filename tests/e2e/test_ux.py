@@ -1,0 +1,232 @@
+"""Every page at a phone's 390 px and a laptop's 1280 px, in Chromium against the live server.
+
+For each page: the document is no wider than the window (no sideways scrolling), every primary
+button can be clicked (visible, enabled, not covered), the console stays free of errors, and
+axe-core (node_modules/axe-core, injected from disk) finds no serious or critical violation.
+A full-page screenshot of each lands in /tmp/encore-shots/ux/. Problems are collected over all
+pages and reported together, so one run shows everything that is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, ViewportSize
+
+from charcha.models import ConsentRecord
+from charcha.services import challenge_finish, challenge_verdict_apply
+from jobs.models import Job
+from soundtrack.models import Soundtrack, SourceVideo
+from soundtrack.services import soundtrack_create, source_video_create
+from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
+from tests.charcha.conftest import at, cadence, issue, passing_verdict, stream
+from tests.e2e.ux_clips import one_face
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(os.environ.get("ENCORE_SCREENSHOTS", "/tmp/encore-shots")) / "ux"
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+PASSWORD = "a long enough passphrase"
+VIEWPORTS: dict[str, ViewportSize] = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1280, "height": 900}}
+# Buttons that lead somewhere or submit: each must be clickable where it is shown.
+PRIMARY = ".button:visible, button[type=submit]:visible"
+
+
+@dataclass
+class World:
+    fan: User                       # consented, with kept pictures, a video and a finished soundtrack
+    fresh: User                     # just signed up
+    staff: User
+    consent: ConsentRecord
+    video: SourceVideo
+    soundtrack: Soundtrack
+    queued: Job                     # a job still waiting, for its progress page
+    pages: dict[str, list[str]] = field(default_factory=dict)
+
+
+def face_jpegs(count: int) -> list[bytes]:
+    """Distinct JPEGs of a real face (the kept pictures page shows them)."""
+    base = one_face()
+    out = []
+    for i in range(count):
+        buffer = io.BytesIO()
+        Image.fromarray(base).resize((320, 240)).rotate(i * 0.7).save(buffer, format="JPEG", quality=70 + i % 20)
+        out.append(buffer.getvalue())
+    return out
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> SyntheticVideo:
+    return make_beat_video(tmp_path_factory.mktemp("ux") / "holiday.mp4", duration_s=5.0, size=(320, 180),
+                           beat_period_s=0.6, beat_offset_s=0.3, cuts_s=[3.3], seed=4, with_audio=True)
+
+
+@pytest.fixture
+def world(clip: SyntheticVideo, django_capture_on_commit_callbacks: Any) -> World:
+    fan = User.objects.create_user(username="rosa", password=PASSWORD, email="rosa@example.com")
+    fresh = User.objects.create_user(username="sam", password=PASSWORD)
+    staff = User.objects.create_superuser(username="reviewer", password=PASSWORD)
+    issued = issue(fan, timezone.now())
+    times = cadence(12)
+    stream(fan, issued, times, frames=face_jpegs(len(times)))
+    # The verdict is applied before the verify job (queued on commit) runs; that job then finds the
+    # challenge decided and leaves it: these photos do no moves, the page views are what is tested here.
+    with transaction.atomic():
+        challenge = challenge_finish(user=fan, challenge_id=issued.challenge.pk, nonce=issued.nonce,
+                                     now=at(issued.challenge, times[-1] + 500))
+        challenge_verdict_apply(challenge=challenge, verdict=passing_verdict(challenge, (1, 3, 5, 7, 9)))
+    consent = ConsentRecord.objects.get(user=fan)
+    video = source_video_create(user=fan, upload=SimpleUploadedFile("holiday.mp4", clip.path.read_bytes()),
+                                title="Holiday")
+    with django_capture_on_commit_callbacks(execute=True):
+        soundtrack = soundtrack_create(user=fan, video=video)
+    soundtrack.refresh_from_db()
+    assert soundtrack.job.status == "succeeded", soundtrack.job.error_detail
+    # A second take, shown as still running (its page then shows live progress instead of results).
+    queued = soundtrack_create(user=fan, video=video, genre="pop").job
+    Job.objects.filter(pk=queued.pk).update(status="running", progress=0.4, stage="compose",
+                                            message="Composing bar 3 of 8", finished_at=None)
+    queued.refresh_from_db()
+    return World(fan=fan, fresh=fresh, staff=staff, consent=consent, video=video, soundtrack=soundtrack,
+                 queued=queued)
+
+
+def page_lists(world: World) -> dict[str, list[tuple[str, str]]]:
+    """Who sees which pages: (screenshot name, path)."""
+    return {
+        "visitor": [("home", "/"), ("login", "/accounts/login/"), ("signup", "/accounts/signup/"),
+                    ("reset", "/accounts/password-reset/"), ("reset-sent", "/accounts/password-reset/sent/"),
+                    ("reset-bad-link", "/accounts/password-reset/MQ/set-password/"),
+                    ("reset-done", "/accounts/password-reset/done/"), ("404", "/no-such-page/")],
+        "fresh": [("home", "/"), ("consent", "/consent/"), ("capture", "/consent/capture/"),
+                  ("pictures-none", "/consent/pictures/"), ("adapters", "/adapters/"), ("songs", "/songs/"),
+                  ("soundtracks", "/soundtrack/"), ("jobs", "/jobs/")],
+        "fan": [("home", "/"), ("consent", "/consent/"), ("notice", f"/consent/notice/v{world.consent.notice_version}/"),
+                ("pictures", "/consent/pictures/"), ("withdraw", f"/consent/records/{world.consent.pk}/withdraw/"),
+                ("adapters", "/adapters/"), ("songs", "/songs/"), ("soundtracks", "/soundtrack/"),
+                ("video", f"/soundtrack/videos/{world.video.pk}/"),
+                ("soundtrack-done", f"/soundtrack/tracks/{world.soundtrack.pk}/"),
+                ("soundtrack-running", f"/soundtrack/tracks/{world.queued.soundtrack.pk}/"), ("jobs", "/jobs/"),
+                ("job-done", f"/jobs/{world.soundtrack.job.pk}/"), ("job-running", f"/jobs/{world.queued.pk}/")],
+        "staff": [("admin", "/admin/"), ("admin-consents", "/admin/charcha/consentrecord/"),
+                  ("admin-consent", f"/admin/charcha/consentrecord/{world.consent.pk}/change/"),
+                  ("admin-jobs", "/admin/jobs/job/"), ("api-docs", "/api/docs/"), ("api-redoc", "/api/redoc/")],
+    }
+
+
+def log_in(context: BrowserContext, base: str, username: str) -> Page:
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => {
+      const result = await axe.run(document, {resultTypes: ["violations"]});
+      return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" "))}));
+    }""")
+
+
+def audit(page: Page, url: str, name: str, console: list[str], *, expect_status: int = 200) -> list[str]:
+    """Everything wrong with one page, in words."""
+    console.clear()
+    response = page.goto(url)
+    assert response is not None
+    problems = []
+    if response.status != expect_status:
+        problems.append(f"HTTP {response.status}")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(250)   # scripts that run after load (progress polling, players)
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    if widths[0] > widths[1]:
+        wide = page.evaluate("""() => Array.from(document.querySelectorAll("body *"))
+          .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+          .slice(0, 3).map((el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+            (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : ""))""")
+        problems.append(f"{widths[0]} px wide in a {widths[1]} px window ({', '.join(wide)})")
+    buttons = page.locator(PRIMARY)
+    for i in range(buttons.count()):
+        button = buttons.nth(i)
+        if not button.is_enabled():
+            continue
+        try:
+            button.click(trial=True, timeout=3000)
+        except Exception as exc:  # Playwright's TimeoutError names what covers or hides the button
+            problems.append(f"button {button.inner_text()!r} cannot be clicked: {str(exc).splitlines()[0]}")
+    serious = [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
+    problems += [f"axe {v['impact']} {v['id']}: {v['help']} at {v['nodes']}" for v in serious]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    problems += [f"console: {message}" for message in console]
+    return problems
+
+
+def watch_console(page: Page, sink: list[str]) -> None:
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            sink.append(message.text)
+
+    def on_error(error: Error) -> None:
+        sink.append(str(error))
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+
+
+@pytest.fixture
+def contexts(browser_factory: Callable[..., Browser]) -> Iterator[Callable[[ViewportSize], BrowserContext]]:
+    browser = browser_factory()
+    made: list[BrowserContext] = []
+
+    def new(viewport: ViewportSize) -> BrowserContext:
+        context = browser.new_context(viewport=viewport)
+        made.append(context)
+        return context
+
+    yield new
+    for context in made:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_every_page_fits_works_and_passes_axe(viewport: str, world: World, live_server: Any,
+                                              contexts: Callable[[ViewportSize], BrowserContext]) -> None:
+    assert AXE.exists(), "axe-core is missing: run `make install` (npm ci)"
+    report: dict[str, list[str]] = {}
+    for who, paths in page_lists(world).items():
+        context = contexts(VIEWPORTS[viewport])
+        console: list[str] = []
+        if who == "visitor":
+            page = context.new_page()
+        else:
+            page = log_in(context, live_server.url, {"fresh": "sam", "fan": "rosa", "staff": "reviewer"}[who])
+        watch_console(page, console)
+        for name, path in paths:
+            missing = path == "/no-such-page/"
+            problems = audit(page, f"{live_server.url}{path}", f"{viewport}-{who}-{name}", console,
+                             expect_status=404 if missing else 200)
+            if missing:   # the browser reports the 404 itself; that is the point of this page
+                problems = [p for p in problems if "404 (Not Found)" not in p]
+            if problems:
+                report[f"{who} {path}"] = problems
+    assert not report, "\n".join(f"{page}:\n  " + "\n  ".join(problems) for page, problems in report.items())
+
+

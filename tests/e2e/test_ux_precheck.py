@@ -1,0 +1,87 @@
+"""The face-in-frame check before Start, in Chromium with a fake camera fed from real photos.
+
+Nothing is stubbed: the page sends small pictures to POST /api/consent/precheck/, the live server
+runs mediapipe's face detector on them and the page enables Start only for one ready face.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Page, expect
+
+from charcha.models import Challenge
+from tests.e2e.ux_clips import no_face, one_face, two_faces, write_clip
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+SHOTS = Path(os.environ.get("ENCORE_SCREENSHOTS", "/tmp/encore-shots")) / "ux"
+PASSWORD = "a long enough passphrase"
+
+
+def camera_page(browser_factory: Callable[..., Browser], clip: Path, live_server: Any, username: str) -> Page:
+    browser = browser_factory(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                               f"--use-file-for-fake-video-capture={clip}", "--autoplay-policy=no-user-gesture-required"])
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    User.objects.create_user(username=username, password=PASSWORD)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/consent/capture/")
+    page.check("#charcha-agree-box")
+    page.click("#charcha-agree")
+    page.wait_for_selector("[data-stage=camera]:not([hidden])", timeout=20_000)
+    return page
+
+
+def answers_seen(page: Page, count: int) -> list[dict[str, Any]]:
+    """Wait for the next ``count`` answers of the server's check; returns them."""
+    answers = []
+    for _ in range(count):
+        with page.expect_response(lambda r: r.url.endswith("/api/consent/precheck/"), timeout=10_000) as info:
+            pass
+        assert info.value.status == 200
+        answers.append(info.value.json())
+    return answers
+
+
+@pytest.mark.parametrize(("name", "picture", "hint"), [
+    ("no-face", no_face, "We can't see a face yet"),
+    ("two-faces", two_faces, "We can see more than one face"),
+])
+def test_start_stays_disabled_without_exactly_one_face(browser_factory: Callable[..., Browser], live_server: Any,
+                                                       tmp_path: Path, name: str,
+                                                       picture: Callable[[], np.ndarray], hint: str) -> None:
+    page = camera_page(browser_factory, write_clip(tmp_path / f"{name}.mjpeg", picture()), live_server, name)
+    expect(page.locator("#charcha-camera-status")).to_contain_text(hint, timeout=20_000)
+    # Several answers later the server still says no, and the page still keeps Start disabled.
+    assert [answer["ready"] for answer in answers_seen(page, 5)] == [False] * 5
+    expect(page.locator("#charcha-start")).to_be_disabled()
+    expect(page.locator("[data-check=face]")).to_have_attribute("data-ok", "0")
+    expect(page.locator("#charcha-camera-status")).to_contain_text(hint)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"precheck-{name}.png"))
+    # A click on the disabled button starts nothing.
+    page.locator("#charcha-start").click(force=True)
+    page.wait_for_timeout(300)
+    assert Challenge.objects.count() == 0
+
+
+def test_one_centred_face_enables_start_above_the_fold(browser_factory: Callable[..., Browser], live_server: Any,
+                                                       tmp_path: Path) -> None:
+    page = camera_page(browser_factory, write_clip(tmp_path / "one.mjpeg", one_face()), live_server, "one-face")
+    expect(page.locator("#charcha-start")).to_be_enabled(timeout=20_000)
+    for check in ("face", "centred", "close", "light"):
+        expect(page.locator(f"[data-check={check}]")).to_have_attribute("data-ok", "1")
+    expect(page.locator("#charcha-camera-status")).to_contain_text("Ready")
+    box = page.locator("#charcha-start").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 900, box   # visible without scrolling at 1280x900
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "precheck-one-face.png"))

@@ -1,0 +1,51 @@
+"""Fake-camera pictures for the face-in-frame check, built from skimage's real photographs (public
+domain, shipped inside scikit-image): one face centred, no face at all, two faces side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from skimage import data
+
+from charcha.testing.fixtures import write_mjpeg
+
+SIZE = (640, 480)
+# The astronaut's face in skimage's 512x512 photo (mediapipe's box: x, y, width, height).
+FACE = (174, 68, 104, 104)
+
+
+def _face_crop(width: int, height: int, face_width: int) -> np.ndarray:
+    """The astronaut photo scaled so her face is ``face_width`` px wide, cropped around the face to
+    ``width`` x ``height`` with the face at the crop's centre (47 % down, like the page's oval)."""
+    photo = data.astronaut()
+    scale = face_width / FACE[2]
+    big = cv2.resize(photo, (round(512 * scale), round(512 * scale)), interpolation=cv2.INTER_AREA)
+    cx, cy = (FACE[0] + FACE[2] / 2) * scale, (FACE[1] + FACE[3] / 2) * scale
+    pad = max(width, height)
+    padded = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    x0, y0 = round(cx + pad - width / 2), round(cy + pad - 0.47 * height)
+    return np.ascontiguousarray(padded[y0:y0 + height, x0:x0 + width])
+
+
+def one_face() -> np.ndarray:
+    return _face_crop(*SIZE, face_width=200)
+
+
+def two_faces() -> np.ndarray:
+    half = _face_crop(SIZE[0] // 2, SIZE[1], face_width=130)
+    return np.hstack([half, half[:, ::-1]])
+
+
+def no_face() -> np.ndarray:
+    """An empty, evenly lit wall (skimage's brick photo): light enough, nothing to find."""
+    wall = cv2.cvtColor(data.brick(), cv2.COLOR_GRAY2RGB)
+    return cv2.resize(wall, SIZE, interpolation=cv2.INTER_AREA)
+
+
+def write_clip(path: Path, image: np.ndarray, *, frames: int = 30) -> Path:
+    """A still as an MJPEG Chromium loops as its camera; each frame is nudged so no two are equal bytes."""
+    images = [np.clip(image.astype(np.int16) + (i % 3) - 1, 0, 255).astype(np.uint8) for i in range(frames)]
+    write_mjpeg(path, images, repeat=1, quality=85)
+    return path
