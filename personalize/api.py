@@ -28,6 +28,7 @@ def adapter_body(adapter: Adapter) -> dict[str, Any]:
     body = adapter_status(adapter=adapter)
     for item in body["validation"]:
         item["url"] = reverse("personalize:validation", args=[adapter.pk, item["number"]])
+    body["download_url"] = reverse("personalize:download", args=[adapter.pk]) if adapter.is_ready else None
     return body
 
 

@@ -46,3 +46,4 @@ class AdapterSerializer(serializers.Serializer):
     validation_count = serializers.IntegerField()
     validation = ValidationItemSerializer(many=True)
     error_code = serializers.CharField(allow_blank=True)
+    download_url = serializers.CharField(allow_null=True, help_text="The diffusers LoRA file, once trained.")

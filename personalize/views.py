@@ -17,6 +17,7 @@ from personalize.lora.families import FAMILIES
 from personalize.selectors import adapter_of, adapter_status, adapters_of
 from personalize.services import (
     adapter_delete,
+    adapter_read,
     adapter_train_start,
     adapter_validation_file,
     model_source,
@@ -65,6 +66,22 @@ def delete(request: HttpRequest, adapter_id: uuid.UUID) -> HttpResponse:
         return redirect("personalize:detail", adapter_id=adapter_id)
     messages.success(request, "The adapter and its files were deleted.")
     return redirect("personalize:home")
+
+
+@login_required
+def download(request: HttpRequest, adapter_id: uuid.UUID) -> HttpResponse:
+    """The owner's own adapter as a diffusers LoRA file (loads with ``pipe.load_lora_weights``)."""
+    try:
+        adapter = adapter_of(user=request_user(request), pk=adapter_id)
+        if not adapter.is_ready:
+            raise Http404("The adapter has not finished training.")
+        data = adapter_read(adapter=adapter, name="adapter", path=adapter.file_path)
+    except EncoreError as exc:
+        raise Http404(exc.message) from exc
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="encore-{adapter.family}-{adapter.trigger}.safetensors"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

@@ -49,6 +49,7 @@ def test_api_trains_shows_progress_and_deletes(api_user: APIClient, consent: Con
     assert body["job"]["status"] == "succeeded" and len(body["loss_curve"]) == 2
     assert [v["kind"] for v in body["validation"]] == ["still", "still", "clip"]
     assert body["validation_count"] == 3 and body["identity_score"] is None
+    assert api_user.get(body["download_url"]).content[8:9] == b"{"
     still = api_user.get(body["validation"][0]["url"])
     assert still.status_code == 200 and still["Content-Type"] == "image/png" and still.content[:4] == b"\x89PNG"
     assert "no-store" in still["Cache-Control"]
@@ -72,6 +73,7 @@ def test_another_user_sees_neither_the_adapter_nor_its_pictures(user: User, othe
     client.force_login(other_user)
     assert client.get(f"/adapters/{adapter.pk}/").status_code == 404
     assert client.get(f"/adapters/{adapter.pk}/validation/0/").status_code == 404
+    assert client.get(f"/adapters/{adapter.pk}/download/").status_code == 404
     api = APIClient()
     api.force_login(other_user)
     assert api.get(f"/api/adapters/{adapter.pk}/").status_code == 404
@@ -92,6 +94,9 @@ def test_pages_start_training_and_show_the_adapter(client_user: Client, consent:
     assert detail.status_code == 200
     assert adapter.trigger in body and 'id="loss-curve"' in body and 'id="loss-data"' in body
     assert f"/adapters/{adapter.pk}/validation/0/" in body and "<video" in body
+    download = client_user.get(f"/adapters/{adapter.pk}/download/")
+    assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
+    assert download.content[8:9] == b"{" and b"unet." in download.content[:4096]  # the plain safetensors file
     assert client_user.get("/adapters/").content.decode().count(adapter.trigger) == 1
     assert client_user.post(f"/adapters/{adapter.pk}/delete/").status_code == 302
     assert not Adapter.objects.exists()
