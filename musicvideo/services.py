@@ -22,7 +22,7 @@ from musicvideo.audio.analysis import Analysis, AnalysisOptions, analyze_file
 from musicvideo.audio.lyrics import LyricsError, WhisperConfig, parse_lrc, parse_lyrics
 from musicvideo.models import Scene, Song, SongAnalysis, Storyboard
 from musicvideo.prompt_writers import writer_from_settings
-from musicvideo.storyboard import STYLE_PRESETS, StoryboardError, build_storyboard
+from musicvideo.storyboard import STYLE_PRESETS, KeptPrompt, StoryboardError, build_storyboard
 from musicvideo.storyboard import Storyboard as StoryboardPlan
 
 
@@ -152,7 +152,7 @@ def song_analysis_run(*, ctx: JobContext) -> dict[str, Any]:
     with ctx.local_copy(song.file.name) as path:
         result = analyze_file(path, options=options, progress=ctx.progress)
     ctx.progress("storyboard", 0.99, "Writing the storyboard")
-    plan = storyboard_plan(result, style=settings.MUSICVIDEO_DEFAULT_STYLE)
+    plan = storyboard_plan(result, style=settings.MUSICVIDEO_DEFAULT_STYLE, kept=edited_prompts(song=song))
     with transaction.atomic():
         _store_analysis(analysis, result)
         analysis.storyboards.all().delete()
@@ -204,14 +204,25 @@ def _style_check(style: str) -> None:
                               code="style_unknown")
 
 
-def storyboard_plan(analysis: Analysis, *, style: str) -> StoryboardPlan:
+def storyboard_plan(analysis: Analysis, *, style: str, kept: list[KeptPrompt] | None = None) -> StoryboardPlan:
     """Plan scenes and write prompts (LLM when configured, else templates). May use the network:
-    call it from a job, never inside a transaction or a web request."""
+    call it from a job, never inside a transaction or a web request. ``kept``: the user's edited
+    prompts, put back on the scenes they were written for."""
     _style_check(style)
     writer = writer_from_settings(base_url=settings.MUSICVIDEO_LLM_BASE_URL, model=settings.MUSICVIDEO_LLM_MODEL,
                                   api_key=settings.MUSICVIDEO_LLM_API_KEY,
                                   timeout_s=settings.MUSICVIDEO_LLM_TIMEOUT_S)
-    return build_storyboard(analysis, style=style, trigger=settings.MUSICVIDEO_TRIGGER_TOKEN, writer=writer)
+    return build_storyboard(analysis, style=style, trigger=settings.MUSICVIDEO_TRIGGER_TOKEN, writer=writer,
+                            kept=kept or [])
+
+
+def edited_prompts(*, song: Song) -> list[KeptPrompt]:
+    """The prompts the user edited in the song's latest storyboard: a rebuild must not lose them."""
+    latest = song.storyboards.order_by("-created_at").first()
+    if latest is None:
+        return []
+    return [KeptPrompt(start_s=s.start_s, end_s=s.end_s, prompt=s.prompt)
+            for s in latest.scenes.filter(prompt_edited=True).order_by("index")]
 
 
 def storyboard_save(*, analysis: SongAnalysis, plan: StoryboardPlan) -> Storyboard:
@@ -221,7 +232,7 @@ def storyboard_save(*, analysis: SongAnalysis, plan: StoryboardPlan) -> Storyboa
         Scene.objects.bulk_create([
             Scene(storyboard=row, index=s.index, start_s=s.start_s, end_s=s.end_s, start_beat=s.start_beat,
                   n_beats=s.n_beats, section=s.section, mood=s.mood, valence=s.valence, arousal=s.arousal,
-                  lyric=s.lyric, prompt=s.prompt)
+                  lyric=s.lyric, prompt=s.prompt, prompt_edited=s.prompt_edited)
             for s in plan.scenes])
     return row
 
@@ -254,24 +265,25 @@ def storyboard_write_run(*, ctx: JobContext) -> dict[str, Any]:
     """The storyboard job: plan (perhaps with an LLM, outside any transaction), then store."""
     analysis = SongAnalysis.objects.select_related("song").get(pk=ctx.job.params["analysis_id"])
     ctx.progress("storyboard", 0.1, "Writing the scenes")
-    plan = storyboard_plan(analysis_result(analysis), style=ctx.job.params["style"])
+    plan = storyboard_plan(analysis_result(analysis), style=ctx.job.params["style"],
+                           kept=edited_prompts(song=analysis.song))
     ctx.progress("storyboard", 0.9, "Saving the storyboard")
     board = storyboard_save(analysis=analysis, plan=plan)
     return {"song_id": analysis.song_id, "storyboard_id": board.pk, "scenes": len(plan.scenes)}
 
 
 def scene_prompt_update(*, scene: Scene, prompt: str) -> Scene:
-    """Let the user rewrite a scene's prompt before rendering; it must keep the trigger token."""
+    """Let the user rewrite a scene's prompt in plain words before rendering.
+
+    No token is needed: the renderer puts the adapter's trigger token in front of every prompt
+    itself (musicvideo.render.base.prompt_for_person). The edit survives storyboard rebuilds.
+    """
     text = " ".join((prompt or "").split())
-    trigger = scene.storyboard.trigger
     if not text:
         raise PromptError("The prompt is empty.", code="prompt_empty")
     if len(text) > settings.MUSICVIDEO_PROMPT_MAX_CHARS:
         raise PromptError(f"Prompts are limited to {settings.MUSICVIDEO_PROMPT_MAX_CHARS} characters.",
                           code="prompt_too_long")
-    if trigger.lower() not in text.lower():
-        raise PromptError(f"The prompt must contain '{trigger}', or the video would not show you.",
-                          code="prompt_missing_trigger")
     scene.prompt, scene.prompt_edited = text, True
     scene.save(update_fields=["prompt", "prompt_edited"])
     return scene

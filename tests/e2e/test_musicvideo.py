@@ -76,13 +76,14 @@ def test_upload_watch_progress_then_timeline_and_storyboard(page: Page, live_ser
     scenes = page.locator("ol.scenes > li")
     assert scenes.count() == Scene.objects.count() > 0
     first = scenes.nth(0)
-    first.locator("textarea").fill("sks person running along a beach at sunrise, watercolor")
+    # Plain words: no token to remember, the renderer adds it.
+    first.locator("textarea").fill("The person runs along a beach at sunrise. Watercolor.")
     first.locator(".save-prompt").click()
     expect(first.locator(".save-status")).to_have_text("saved")
-    assert Scene.objects.get(index=0).prompt == "sks person running along a beach at sunrise, watercolor"
+    assert Scene.objects.get(index=0).prompt == "The person runs along a beach at sunrise. Watercolor."
     second = scenes.nth(1)
     before = Scene.objects.get(index=1).prompt
-    second.locator("textarea").fill("a beach at sunrise")
+    second.locator("textarea").fill("   ")
     second.locator(".save-prompt").click()
-    expect(second.locator(".save-status")).to_contain_text("prompt_missing_trigger")
+    expect(second.locator(".save-status")).to_contain_text("prompt_empty")
     assert Scene.objects.get(index=1).prompt == before

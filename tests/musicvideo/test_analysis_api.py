@@ -70,7 +70,8 @@ def test_upload_with_lyrics_is_analysed_into_a_storyboard(api_user: APIClient, d
     scenes = board["scenes"]
     assert scenes[0]["start_s"] == 0.0 and scenes[-1]["end_s"] == got["duration_s"]
     assert all(s["start_s"] in set(got["beats"]) for s in scenes[1:])
-    assert all("sks person" in s["prompt"] for s in scenes)
+    # Plain words about "the person": the renderer adds the trigger token itself.
+    assert all(s["prompt"].startswith("The person ") and "sks" not in s["prompt"] for s in scenes)
     assert any(s["lyric"] == "we are dancing in the sun" for s in scenes)
     assert analysis.job.result == {"song_id": song.pk, "analysis_id": analysis.pk, "storyboard_id": board["id"],
                                    "tempo_bpm": got["tempo_bpm"], "sections": len(sections),
@@ -141,7 +142,7 @@ def test_hard_input_still_gets_a_storyboard(api_user: APIClient, django_capture_
     scenes = list(board.scenes.all())
     assert len(scenes) >= 1
     assert scenes[0].start_s == 0.0 and scenes[-1].end_s == analysis.duration_s
-    assert all("sks person" in s.prompt for s in scenes)
+    assert all(s.prompt.startswith("The person ") for s in scenes)
 
 
 def test_lyrics_that_do_not_match_are_flagged(api_user: APIClient, django_capture_on_commit_callbacks) -> None:
@@ -175,8 +176,15 @@ def test_edit_a_scene_prompt(api_user: APIClient, song: Song) -> None:
     assert (scene.prompt, scene.prompt_edited) == ("sks person on a rooftop at dawn, watercolor", True)
 
 
-@pytest.mark.parametrize(("prompt", "code"), [("a rooftop at dawn", "prompt_missing_trigger"), ("   ", "prompt_empty"),
-                                              ("sks person " + "x" * 1000, "prompt_too_long")])
+def test_a_prompt_in_plain_words_needs_no_token(api_user: APIClient, song: Song) -> None:
+    response = api_user.patch(f"/api/songs/{song.pk}/storyboard/scenes/1/", {"prompt": "They wave from a rooftop at dawn."},
+                              format="json")
+    assert response.status_code == 200
+    scene = Scene.objects.get(storyboard__song=song, index=1)
+    assert (scene.prompt, scene.prompt_edited) == ("They wave from a rooftop at dawn.", True)
+
+
+@pytest.mark.parametrize(("prompt", "code"), [("   ", "prompt_empty"), ("x" * 1001, "prompt_too_long")])
 def test_bad_prompt_edits_change_nothing(api_user: APIClient, song: Song, prompt: str, code: str) -> None:
     before = list(Scene.objects.order_by("pk").values_list("prompt", "prompt_edited"))
     response = api_user.patch(f"/api/songs/{song.pk}/storyboard/scenes/1/", {"prompt": prompt}, format="json")
@@ -213,6 +221,19 @@ def test_rewrite_storyboard_in_another_style(api_user: APIClient, song: Song,
     assert Storyboard.objects.filter(song=song).count() == 2
     latest = api_user.get(f"/api/songs/{song.pk}/storyboard/").json()
     assert latest["style"] == "anime" and all("anime key visual" in s["prompt"] for s in latest["scenes"])
+
+
+def test_rewriting_the_storyboard_keeps_edited_prompts(api_user: APIClient, song: Song,
+                                                       django_capture_on_commit_callbacks) -> None:
+    assert api_user.patch(f"/api/songs/{song.pk}/storyboard/scenes/2/", {"prompt": "They read a letter by a window."},
+                          format="json").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_user.post(f"/api/songs/{song.pk}/storyboard/", {"style": "neon"}, format="json").status_code == 202
+    latest = api_user.get(f"/api/songs/{song.pk}/storyboard/").json()
+    assert latest["style"] == "neon" and latest["warnings"] == []
+    kept = [s for s in latest["scenes"] if s["prompt_edited"]]
+    assert [(s["index"], s["prompt"]) for s in kept] == [(2, "They read a letter by a window.")]
+    assert all("synthwave" in s["prompt"] for s in latest["scenes"] if not s["prompt_edited"])
 
 
 def test_a_second_rewrite_while_one_is_queued_is_refused(api_user: APIClient, song: Song) -> None:
@@ -286,7 +307,7 @@ def test_llm_endpoint_from_settings_writes_prompts(api_user: APIClient, song: So
     assert response.status_code == 202
     body = api_user.get(f"/api/songs/{song.pk}/storyboard/").json()
     assert body["writer"] == "llm" and body["warnings"] == []
-    assert body["scenes"][0]["prompt"].startswith("sks person, scene 1 about ")
+    assert body["scenes"][0]["prompt"].startswith("scene 1 about ")
     assert FakeLLM.requests[0]["body"]["model"] == "local-model"
 
 
