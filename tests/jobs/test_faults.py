@@ -159,6 +159,17 @@ def test_redis_restarted_with_jobs_queued_loses_none_and_runs_each_once(
     redis.kill()
 
 
+def postgres_bin() -> Path:
+    """Debian keeps initdb and postgres out of PATH, under /usr/lib/postgresql/<version>/bin."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not versions:
+        pytest.fail("initdb not found: install Debian's postgresql package (tools/system-packages.txt)")
+    return versions[-1].parent
+
+
 class PostgresCluster:
     """A throw-away PostgreSQL cluster (initdb) on a free port."""
 
@@ -169,7 +180,7 @@ class PostgresCluster:
         self.folder = base / "data"
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.bin = Path(shutil.which("initdb") or "initdb").resolve().parent
+        self.bin = postgres_bin()
         user = "postgres" if os.geteuid() == 0 else None
         self.run_as = ["runuser", "-u", user, "--"] if user else []
 
@@ -208,8 +219,6 @@ class PostgresCluster:
 def test_postgres_restarted_mid_job_the_job_ends_once(
         tmp_path: Path, services_env: dict[str, str],
         worker_factory: Callable[[dict[str, str]], subprocess.Popen[bytes]]) -> None:
-    if not shutil.which("initdb"):
-        pytest.fail("initdb (Debian's postgresql package) is needed for this test")
     cluster = PostgresCluster(tmp_path)
     cluster.init()
     cluster.start()
