@@ -103,6 +103,7 @@ def test_the_genuine_clip_passes_from_notice_to_consent(browser_factory: Callabl
     shoot(page, "genuine-5-consent-page")
     assert page.inner_text(f"[data-record='{consent.pk}'] [data-role=status]") == "Active"
     page.click(f"[data-record='{consent.pk}'] [data-role=withdraw]")
+    page.click("[data-role=confirm-withdraw]")   # the confirmation page lists what is erased
     page.wait_for_selector(".message.success")
     shoot(page, "genuine-6-withdrawn")
     assert page.inner_text(f"[data-record='{consent.pk}'] [data-role=status]") == "Withdrawn by the user; data erased"

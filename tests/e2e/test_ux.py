@@ -9,7 +9,6 @@ pages and reported together, so one run shows everything that is wrong.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,19 +19,14 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
-from django.utils import timezone
-from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, ViewportSize
 
 from charcha.models import ConsentRecord
-from charcha.services import challenge_finish, challenge_verdict_apply
 from jobs.models import Job
 from soundtrack.models import Soundtrack, SourceVideo
 from soundtrack.services import soundtrack_create, source_video_create
 from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
-from tests.charcha.conftest import at, cadence, issue, passing_verdict, stream
-from tests.e2e.ux_clips import one_face
+from tests.e2e.ux_clips import consent_with_pictures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -56,17 +50,6 @@ class World:
     pages: dict[str, list[str]] = field(default_factory=dict)
 
 
-def face_jpegs(count: int) -> list[bytes]:
-    """Distinct JPEGs of a real face (the kept pictures page shows them)."""
-    base = one_face()
-    out = []
-    for i in range(count):
-        buffer = io.BytesIO()
-        Image.fromarray(base).resize((320, 240)).rotate(i * 0.7).save(buffer, format="JPEG", quality=70 + i % 20)
-        out.append(buffer.getvalue())
-    return out
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> SyntheticVideo:
     return make_beat_video(tmp_path_factory.mktemp("ux") / "holiday.mp4", duration_s=5.0, size=(320, 180),
@@ -78,16 +61,7 @@ def world(clip: SyntheticVideo, django_capture_on_commit_callbacks: Any) -> Worl
     fan = User.objects.create_user(username="rosa", password=PASSWORD, email="rosa@example.com")
     fresh = User.objects.create_user(username="sam", password=PASSWORD)
     staff = User.objects.create_superuser(username="reviewer", password=PASSWORD)
-    issued = issue(fan, timezone.now())
-    times = cadence(12)
-    stream(fan, issued, times, frames=face_jpegs(len(times)))
-    # The verdict is applied before the verify job (queued on commit) runs; that job then finds the
-    # challenge decided and leaves it: these photos do no moves, the page views are what is tested here.
-    with transaction.atomic():
-        challenge = challenge_finish(user=fan, challenge_id=issued.challenge.pk, nonce=issued.nonce,
-                                     now=at(issued.challenge, times[-1] + 500))
-        challenge_verdict_apply(challenge=challenge, verdict=passing_verdict(challenge, (1, 3, 5, 7, 9)))
-    consent = ConsentRecord.objects.get(user=fan)
+    consent = consent_with_pictures(fan)
     video = source_video_create(user=fan, upload=SimpleUploadedFile("holiday.mp4", clip.path.read_bytes()),
                                 title="Holiday")
     with django_capture_on_commit_callbacks(execute=True):

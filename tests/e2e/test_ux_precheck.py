@@ -6,6 +6,7 @@ runs mediapipe's face detector on them and the page enables Start only for one r
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -14,9 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
+from rest_framework.test import APIClient
 
-from charcha.models import Challenge
+from charcha.models import CaptureFrame, Challenge
+from tests.conftest import stored_files
 from tests.e2e.ux_clips import no_face, one_face, two_faces, write_clip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -85,3 +90,57 @@ def test_one_centred_face_enables_start_above_the_fold(browser_factory: Callable
     assert box is not None and box["y"] + box["height"] <= 900, box   # visible without scrolling at 1280x900
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "precheck-one-face.png"))
+
+
+def jpeg_of(image: np.ndarray, size: tuple[int, int] = (320, 240)) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).resize(size).save(buffer, format="JPEG", quality=75)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("picture", "expected"), [
+    (one_face, {"ready": True, "faces": 1, "centred": True, "close_enough": True, "too_close": False,
+                "bright_enough": True}),
+    (two_faces, {"ready": False, "faces": 2}),
+    (no_face, {"ready": False, "faces": 0, "bright_enough": True}),
+])
+def test_the_check_answers_from_the_picture_and_keeps_nothing(picture: Callable[[], np.ndarray],
+                                                               expected: dict[str, object], settings: Any) -> None:
+    user = User.objects.create_user(username="kim", password=PASSWORD)
+    client = APIClient()
+    client.force_login(user)
+    response = client.post("/api/consent/precheck/", {"frame": SimpleUploadedFile("f.jpg", jpeg_of(picture()))},
+                           format="multipart")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert {key: response.json()[key] for key in expected} == expected
+    assert stored_files(Path(settings.MEDIA_ROOT)) == []
+    assert Challenge.objects.count() == 0 and CaptureFrame.objects.count() == 0
+
+
+def test_the_check_answers_dark_and_off_centre_in_plain_words() -> None:
+    user = User.objects.create_user(username="lee", password=PASSWORD)
+    client = APIClient()
+    client.force_login(user)
+    dark = (one_face() * 0.15).astype(np.uint8)
+    shifted = np.roll(one_face(), 200, axis=1)
+    answers = [client.post("/api/consent/precheck/", {"frame": SimpleUploadedFile("f.jpg", jpeg_of(image))},
+                           format="multipart").json() for image in (dark, shifted)]
+    assert answers[0]["ready"] is False and "dark" in answers[0]["hint"]
+    assert answers[1]["ready"] is False and answers[1]["centred"] is False
+    assert answers[1]["hint"] == "Move so your face is in the middle of the oval."
+
+
+def test_the_check_refuses_what_is_not_one_jpeg_and_strangers() -> None:
+    anonymous = APIClient().post("/api/consent/precheck/", {"frame": SimpleUploadedFile("f.jpg", b"\xff\xd8\xff")},
+                                 format="multipart")
+    assert anonymous.status_code == 403
+    client = APIClient()
+    client.force_login(User.objects.create_user(username="max", password=PASSWORD))
+    png = io.BytesIO()
+    Image.fromarray(one_face()).resize((160, 120)).save(png, format="PNG")
+    answer = client.post("/api/consent/precheck/", {"frame": SimpleUploadedFile("f.png", png.getvalue())},
+                         format="multipart")
+    assert (answer.status_code, answer.json()["code"]) == (400, "frame_not_jpeg")
+    missing = client.post("/api/consent/precheck/", {}, format="multipart")
+    assert (missing.status_code, missing.json()["code"]) == (400, "frames_empty")

@@ -3,13 +3,21 @@ domain, shipped inside scikit-image): one face centred, no face at all, two face
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import cv2
 import numpy as np
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
 from skimage import data
 
+from charcha.models import ConsentRecord
+from charcha.services import challenge_finish, challenge_verdict_apply
 from charcha.testing.fixtures import write_mjpeg
+from tests.charcha.conftest import at, cadence, issue, passing_verdict, stream
 
 SIZE = (640, 480)
 # The astronaut's face in skimage's 512x512 photo (mediapipe's box: x, y, width, height).
@@ -49,3 +57,30 @@ def write_clip(path: Path, image: np.ndarray, *, frames: int = 30) -> Path:
     images = [np.clip(image.astype(np.int16) + (i % 3) - 1, 0, 255).astype(np.uint8) for i in range(frames)]
     write_mjpeg(path, images, repeat=1, quality=85)
     return path
+
+
+def face_jpegs(count: int) -> list[bytes]:
+    """Distinct JPEGs of a real face (replay detection refuses equal bytes; the pictures page shows them)."""
+    base = Image.fromarray(one_face()).resize((320, 240))
+    out = []
+    for i in range(count):
+        buffer = io.BytesIO()
+        base.rotate(i * 0.7).save(buffer, format="JPEG", quality=70 + i % 20)
+        out.append(buffer.getvalue())
+    return out
+
+
+def consent_with_pictures(user: User, keep: tuple[int, ...] = (1, 3, 5, 7, 9)) -> ConsentRecord:
+    """A passed consent through the real services, keeping ``keep`` of 12 face pictures.
+
+    The verdict is applied before the verify job (queued on commit) runs; that job then finds the
+    challenge decided and leaves it: still photos do no moves, and the pages are what is tested.
+    """
+    issued = issue(user, timezone.now())
+    times = cadence(12)
+    stream(user, issued, times, frames=face_jpegs(len(times)))
+    with transaction.atomic():
+        challenge = challenge_finish(user=user, challenge_id=issued.challenge.pk, nonce=issued.nonce,
+                                     now=at(issued.challenge, times[-1] + 500))
+        challenge_verdict_apply(challenge=challenge, verdict=passing_verdict(challenge, keep))
+    return ConsentRecord.objects.get(user=user)
