@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml tools/system-packages.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q -e '.[dev]'
+	# invisible-watermark asks for opencv-python, which would clash with mediapipe's opencv-contrib-python.
+	$(PY) -m pip install -q --no-deps invisible-watermark==0.2.0
 	# A dlib wheel cached from a build before OpenBLAS was installed has no BLAS: rebuild it once.
 	$(PY) -c 'import dlib, sys; sys.exit(0 if dlib.DLIB_USE_BLAS else 1)' || \
 	  $(PY) -m pip install -q --force-reinstall --no-deps --no-cache-dir --no-binary dlib dlib==20.0.1
@@ -41,6 +43,7 @@ DEMO_DIR := $(CURDIR)/var/demo
 demo: install
 	rm -rf $(DEMO_DIR)
 	DJANGO_DEBUG=1 ENCORE_VAR_DIR=$(DEMO_DIR) $(PY) manage.py migrate --noinput -v 0
+	DJANGO_DEBUG=1 ENCORE_VAR_DIR=$(DEMO_DIR) $(PY) manage.py provenance_dev_ca
 	DJANGO_DEBUG=1 ENCORE_VAR_DIR=$(DEMO_DIR) $(PY) manage.py demo --out $(DEMO_DIR)/results
 
 run: migrate
@@ -53,6 +56,7 @@ worker: install
 	DJANGO_DEBUG=1 $(PY) -m celery -A config worker -Q cpu -l INFO
 
 test: install lint
+	DJANGO_DEBUG=1 $(PY) manage.py provenance_dev_ca
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
