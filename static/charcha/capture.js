@@ -670,6 +670,7 @@
     const retry = $("#charcha-result-retry");
     retry.hidden = passed || !status.retry_allowed;
     $("#charcha-result-done").hidden = !passed;
+    $("#charcha-result-next").hidden = !passed;   // the way forward: consent -> adapter -> song -> video
     const locked = $("#charcha-result-locked");
     if (status.locked_until) {
       locked.hidden = false;

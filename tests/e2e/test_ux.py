@@ -23,6 +23,9 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, 
 
 from charcha.models import ConsentRecord
 from jobs.models import Job
+from mediakit.audio import write_wav
+from musicvideo.services import song_create
+from musicvideo.testing.synthetic import make_song, song_of_length
 from soundtrack.models import Soundtrack, SourceVideo
 from soundtrack.services import soundtrack_create, source_video_create
 from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
@@ -46,7 +49,8 @@ class World:
     consent: ConsentRecord
     video: SourceVideo
     soundtrack: Soundtrack
-    queued: Job                     # a job still waiting, for its progress page
+    queued: Job                     # a job still running, for its progress page
+    song_id: int                    # an uploaded song, not analysed
     pages: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -57,7 +61,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> SyntheticVideo:
 
 
 @pytest.fixture
-def world(clip: SyntheticVideo, django_capture_on_commit_callbacks: Any) -> World:
+def world(clip: SyntheticVideo, django_capture_on_commit_callbacks: Any, tmp_path: Path) -> World:
     fan = User.objects.create_user(username="rosa", password=PASSWORD, email="rosa@example.com")
     fresh = User.objects.create_user(username="sam", password=PASSWORD)
     staff = User.objects.create_superuser(username="reviewer", password=PASSWORD)
@@ -73,8 +77,12 @@ def world(clip: SyntheticVideo, django_capture_on_commit_callbacks: Any) -> Worl
     Job.objects.filter(pk=queued.pk).update(status="running", progress=0.4, stage="compose",
                                             message="Composing bar 3 of 8", finished_at=None)
     queued.refresh_from_db()
+    wav = tmp_path / "summer.wav"
+    tune = make_song(song_of_length(12.0, vocals=False))
+    write_wav(wav, tune.samples, tune.sample_rate)
+    song = song_create(user=fan, upload=SimpleUploadedFile("summer.wav", wav.read_bytes()), title="Summer")
     return World(fan=fan, fresh=fresh, staff=staff, consent=consent, video=video, soundtrack=soundtrack,
-                 queued=queued)
+                 queued=queued, song_id=song.pk)
 
 
 def page_lists(world: World) -> dict[str, list[tuple[str, str]]]:
@@ -89,7 +97,8 @@ def page_lists(world: World) -> dict[str, list[tuple[str, str]]]:
                   ("soundtracks", "/soundtrack/"), ("jobs", "/jobs/")],
         "fan": [("home", "/"), ("consent", "/consent/"), ("notice", f"/consent/notice/v{world.consent.notice_version}/"),
                 ("pictures", "/consent/pictures/"), ("withdraw", f"/consent/records/{world.consent.pk}/withdraw/"),
-                ("adapters", "/adapters/"), ("songs", "/songs/"), ("soundtracks", "/soundtrack/"),
+                ("adapters", "/adapters/"), ("songs", "/songs/"), ("song", f"/songs/{world.song_id}/"),
+                ("video-new", f"/songs/{world.song_id}/video/new/"), ("soundtracks", "/soundtrack/"),
                 ("video", f"/soundtrack/videos/{world.video.pk}/"),
                 ("soundtrack-done", f"/soundtrack/tracks/{world.soundtrack.pk}/"),
                 ("soundtrack-running", f"/soundtrack/tracks/{world.queued.soundtrack.pk}/"), ("jobs", "/jobs/"),
