@@ -29,10 +29,11 @@ SHOTS = Path(os.environ.get("ENCORE_SCREENSHOTS", "/tmp/encore-shots")) / "ux"
 PASSWORD = "a long enough passphrase"
 
 
-def camera_page(browser_factory: Callable[..., Browser], clip: Path, live_server: Any, username: str) -> Page:
+def camera_page(browser_factory: Callable[..., Browser], clip: Path, live_server: Any, username: str, *,
+                width: int = 1280, height: int = 900) -> Page:
     browser = browser_factory(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                                f"--use-file-for-fake-video-capture={clip}", "--autoplay-policy=no-user-gesture-required"])
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
     User.objects.create_user(username=username, password=PASSWORD)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", username)
@@ -90,6 +91,18 @@ def test_one_centred_face_enables_start_above_the_fold(browser_factory: Callable
     assert box is not None and box["y"] + box["height"] <= 900, box   # visible without scrolling at 1280x900
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "precheck-one-face.png"))
+
+
+def test_on_a_phone_agree_and_start_can_be_tapped(browser_factory: Callable[..., Browser], live_server: Any,
+                                                  tmp_path: Path) -> None:
+    # camera_page taps "Agree and turn on my camera" at 390 px; Start must then be reachable too.
+    page = camera_page(browser_factory, write_clip(tmp_path / "one.mjpeg", one_face()), live_server, "phone",
+                       width=390, height=844)
+    expect(page.locator("#charcha-start")).to_be_enabled(timeout=20_000)
+    page.locator("#charcha-start").click(trial=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "precheck-phone.png"), full_page=True)
 
 
 def jpeg_of(image: np.ndarray, size: tuple[int, int] = (320, 240)) -> bytes:
