@@ -61,6 +61,7 @@ def test_upload_compose_and_get_the_soundtrack(page: Page, live_server: Any, cli
     # The player loads the new video; clicking the chart seeks it.
     player = page.locator("#st-video")
     page.wait_for_function("() => document.getElementById('st-video').readyState >= 1", timeout=30_000)
+    chart.scroll_into_view_if_needed()   # a mouse click lands only inside the window
     box = chart.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 60)
