@@ -900,13 +900,20 @@ class FramePrecheck:
 
 
 _precheck_lock = threading.Lock()   # mediapipe graphs are not safe to call from two threads at once
+_precheck_loading = threading.Lock()
 
 
 @cache
-def _precheck_detector() -> Any:
+def _precheck_detector_once() -> Any:
     from charcha.vision.faces import FaceCounter
 
     return FaceCounter(full_range=True)
+
+
+def _precheck_detector() -> Any:
+    # One detector per process, even when the warm-up thread and a first request race to build it.
+    with _precheck_loading:
+        return _precheck_detector_once()
 
 
 def precheck_warm_up() -> None:
