@@ -24,8 +24,10 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, 
 from charcha.models import ConsentRecord
 from jobs.models import Job
 from mediakit.audio import write_wav
+from musicvideo.models import MusicVideo
 from musicvideo.services import song_create
 from musicvideo.testing.synthetic import make_song, song_of_length
+from personalize.models import Adapter
 from soundtrack.models import Soundtrack, SourceVideo
 from soundtrack.services import soundtrack_create, source_video_create
 from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
@@ -51,6 +53,8 @@ class World:
     soundtrack: Soundtrack
     queued: Job                     # a job still running, for its progress page
     song_id: int                    # an uploaded song, not analysed
+    adapter_id: str
+    music_video_id: int
     pages: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -81,8 +85,17 @@ def world(clip: SyntheticVideo, django_capture_on_commit_callbacks: Any, tmp_pat
     tune = make_song(song_of_length(12.0, vocals=False))
     write_wav(wav, tune.samples, tune.sample_rate)
     song = song_create(user=fan, upload=SimpleUploadedFile("summer.wav", wav.read_bytes()), title="Summer")
+    # An adapter and a music video still being made (rows as their jobs leave them mid-way: the pages
+    # under test show progress; training and rendering have browser tests of their own).
+    training = Job.objects.create(user=fan, kind=Job.Kind.TRAIN, task_name="personalize.train_adapter", queue="gpu",
+                                  status="running", progress=0.3, stage="train", message="Step 4 of 12")
+    adapter = Adapter.objects.create(user=fan, consent=consent, family="sd15-animatediff", base="tiny",
+                                     trigger="ux1", status=Adapter.Status.TRAINING, job=training)
+    rendering = Job.objects.create(user=fan, kind=Job.Kind.RENDER, task_name="musicvideo.render_video",
+                                   status="running", progress=0.5, stage="render", message="Scene 3 of 6")
+    music_video = MusicVideo.objects.create(user=fan, song=song, consent=consent, job=rendering, style="neon")
     return World(fan=fan, fresh=fresh, staff=staff, consent=consent, video=video, soundtrack=soundtrack,
-                 queued=queued, song_id=song.pk)
+                 queued=queued, song_id=song.pk, adapter_id=str(adapter.pk), music_video_id=music_video.pk)
 
 
 def page_lists(world: World) -> dict[str, list[tuple[str, str]]]:
@@ -97,7 +110,8 @@ def page_lists(world: World) -> dict[str, list[tuple[str, str]]]:
                   ("soundtracks", "/soundtrack/"), ("jobs", "/jobs/")],
         "fan": [("home", "/"), ("consent", "/consent/"), ("notice", f"/consent/notice/v{world.consent.notice_version}/"),
                 ("pictures", "/consent/pictures/"), ("withdraw", f"/consent/records/{world.consent.pk}/withdraw/"),
-                ("adapters", "/adapters/"), ("songs", "/songs/"), ("song", f"/songs/{world.song_id}/"),
+                ("adapters", "/adapters/"), ("adapter", f"/adapters/{world.adapter_id}/"), ("songs", "/songs/"),
+                ("song", f"/songs/{world.song_id}/"), ("music-video", f"/songs/videos/{world.music_video_id}/"),
                 ("video-new", f"/songs/{world.song_id}/video/new/"), ("soundtracks", "/soundtrack/"),
                 ("video", f"/soundtrack/videos/{world.video.pk}/"),
                 ("soundtrack-done", f"/soundtrack/tracks/{world.soundtrack.pk}/"),
