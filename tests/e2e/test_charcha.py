@@ -129,8 +129,9 @@ def test_the_still_photo_clip_fails_and_keeps_nothing(browser_factory: Callable[
 
 def test_a_second_tab_is_told_the_challenge_is_open_elsewhere(browser_factory: Callable[..., Browser],
                                                              live_server: Any) -> None:
-    # Chromium's built-in fake camera (a moving test pattern) is enough: no verdict is reached.
-    browser = browser_factory(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    # No verdict is reached; the camera only has to show a face, so the face-in-frame check enables Start.
+    browser = browser_factory(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                               f"--use-file-for-fake-video-capture={CLIPS / 'fake_camera_genuine.mjpeg'}"])
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     first, second = context.new_page(), context.new_page()
     login(first, live_server, username="e2e-tabs")
@@ -168,7 +169,9 @@ def test_a_missing_camera_gets_a_clear_message(browser_factory: Callable[..., Br
 
 def test_a_lost_connection_stops_the_challenge_with_a_clear_message(browser_factory: Callable[..., Browser],
                                                                    live_server: Any) -> None:
-    browser = browser_factory(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    # A face on the fake camera, so the face-in-frame check enables Start.
+    browser = browser_factory(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                               f"--use-file-for-fake-video-capture={CLIPS / 'fake_camera_genuine.mjpeg'}"])
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
     login(page, live_server, username="e2e-offline")
