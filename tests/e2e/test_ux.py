@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, ViewportSize
@@ -31,12 +30,11 @@ from personalize.models import Adapter
 from soundtrack.models import Soundtrack, SourceVideo
 from soundtrack.services import soundtrack_create, source_video_create
 from soundtrack.testing.synthetic import SyntheticVideo, make_beat_video
-from tests.e2e.ux_clips import consent_with_pictures
+from tests.e2e.ux_clips import AXE, axe_violations, consent_with_pictures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(os.environ.get("ENCORE_SCREENSHOTS", "/tmp/encore-shots")) / "ux"
-AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "a long enough passphrase"
 VIEWPORTS: dict[str, ViewportSize] = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1280, "height": 900}}
 # Buttons that lead somewhere or submit: each must be clickable where it is shown.
@@ -131,15 +129,6 @@ def log_in(context: BrowserContext, base: str, username: str) -> Page:
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
     return page
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate("""async () => {
-      const result = await axe.run(document, {resultTypes: ["violations"]});
-      return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" "))}));
-    }""")
 
 
 def audit(page: Page, url: str, name: str, console: list[str], *, expect_status: int = 200) -> list[str]:

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from charcha.models import CaptureFrame, Challenge
 from tests.conftest import stored_files
-from tests.e2e.ux_clips import no_face, one_face, two_faces, write_clip
+from tests.e2e.ux_clips import axe_violations, no_face, one_face, two_faces, write_clip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(os.environ.get("ENCORE_SCREENSHOTS", "/tmp/encore-shots")) / "ux"
@@ -89,6 +89,8 @@ def test_one_centred_face_enables_start_above_the_fold(browser_factory: Callable
     expect(page.locator("#charcha-camera-status")).to_contain_text("Ready")
     box = page.locator("#charcha-start").bounding_box()
     assert box is not None and box["y"] + box["height"] <= 900, box   # visible without scrolling at 1280x900
+    serious = [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "precheck-one-face.png"))
 

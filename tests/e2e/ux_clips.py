@@ -1,17 +1,21 @@
-"""Fake-camera pictures for the face-in-frame check, built from skimage's real photographs (public
+"""Helpers for the UX browser tests: axe-core injected from disk, a consent with real face pictures,
+and fake-camera pictures for the face-in-frame check built from skimage's real photographs (public
 domain, shipped inside scikit-image): one face centred, no face at all, two faces side by side."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
+from playwright.sync_api import Page
 from skimage import data
 
 from charcha.models import ConsentRecord
@@ -20,6 +24,8 @@ from charcha.testing.fixtures import write_mjpeg
 from tests.charcha.conftest import at, cadence, issue, passing_verdict, stream
 
 SIZE = (640, 480)
+# axe-core from npm (package.json; `make install` runs npm ci): injected into pages from disk.
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 # The astronaut's face in skimage's 512x512 photo (mediapipe's box: x, y, width, height).
 FACE = (174, 68, 104, 104)
 
@@ -84,3 +90,12 @@ def consent_with_pictures(user: User, keep: tuple[int, ...] = (1, 3, 5, 7, 9)) -
                                      now=at(issued.challenge, times[-1] + 500))
         challenge_verdict_apply(challenge=challenge, verdict=passing_verdict(challenge, keep))
     return ConsentRecord.objects.get(user=user)
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => {
+      const result = await axe.run(document, {resultTypes: ["violations"]});
+      return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" "))}));
+    }""")
