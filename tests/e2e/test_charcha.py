@@ -94,7 +94,10 @@ def test_the_genuine_clip_passes_from_notice_to_consent(browser_factory: Callabl
     consent = ConsentRecord.objects.get(challenge=challenge)
     assert consent_verify(consent=consent).ok
     kept = CaptureFrame.objects.filter(challenge=challenge)
-    assert kept.count() == len(consent.evidence["training_frames"]) > 0
+    # The stills chosen for training, plus (notice v2) the runs of consecutive frames kept for clips.
+    in_runs = {i for run in consent.evidence["training_runs"] for i in range(run["first"], run["last"] + 1)}
+    stills = {t["index"] for t in consent.evidence["training_frames"]}
+    assert set(kept.values_list("index", flat=True)) == stills | in_runs and stills
     assert len(stored_files(Path(settings.MEDIA_ROOT))) == kept.count()
 
     # The consent page shows the record; one click withdraws it and erases the pictures.
