@@ -93,3 +93,18 @@ def test_home_lists_recent_soundtracks(client_user: Client, source_video: Source
     soundtrack_create(user=source_video.user, video=source_video)
     body = client_user.get("/soundtrack/").content.decode()
     assert "Recent soundtracks" in body and "Shapes" in body and "take 1" in body
+
+
+def test_a_video_without_visual_beats_does_not_claim_a_hit_rate(client_user: Client, source_video: SourceVideo,
+                                                                 django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        client_user.post(f"/soundtrack/videos/{source_video.pk}/soundtracks/", {"genre": "lofi", "energy": "2",
+                                                                                 "mix": "replace"})
+    soundtrack = Soundtrack.objects.get()
+    result = soundtrack.job.result
+    result["alignment"] = {**result["alignment"], "hit_rate": None, "beat_align": None, "f_measure": None,
+                           "visual_beats": 0}
+    Job.objects.filter(pk=soundtrack.job.pk).update(result=result)
+    body = client_user.get(f"/soundtrack/tracks/{soundtrack.pk}/").content.decode()
+    assert "The video has no visual beats to follow" in body
+    assert "% of 0 visual beats" not in body
