@@ -43,8 +43,26 @@ def test_bombs_are_refused_and_the_process_grows_by_less_than_50_mb(tmp_path: Pa
     bomb = make(tmp_path)  # type: ignore[operator]
     isolated = measure(bomb, "isolated")
     assert isolated["code"] == code and float(isolated["grew_mb"]) < 50   # type: ignore[arg-type]
-    # Decoded in the process itself, the same file costs hundreds of megabytes: the test can fail.
-    assert float(measure(bomb, "direct")["grew_mb"]) > 150                # type: ignore[arg-type]
+    # Decoded in the process itself the same file costs 400-700 MB here (not asserted: when the
+    # machine is short of memory FFmpeg's allocation fails early and the growth is smaller).
+    assert measure(bomb, "direct")["code"] == code
+
+
+def test_the_child_really_runs_under_a_memory_ceiling(tmp_path: Path) -> None:
+    import subprocess as sp
+
+    from mediakit.errors import MediaError
+    from mediakit.isolate import validate_isolated
+    from mediakit.validate import video_limits
+
+    clip = tmp_path / "uhd.mp4"
+    sp.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=3840x2160:r=10", "-frames:v", "10",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    limits = video_limits(max_bytes=10**9, max_duration_s=300)
+    assert validate_isolated(clip, kind="video", limits=limits).video.width == 3840   # type: ignore[union-attr]
+    # The same genuine 4K clip cannot be decoded with 8 MB to spare: the ceiling is real.
+    with pytest.raises(MediaError):
+        validate_isolated(clip, kind="video", limits=limits, memory_mb=8)
 
 
 def test_the_web_upload_path_uses_the_child_process(api_user: object, tmp_path: Path, settings: object) -> None:
