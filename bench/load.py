@@ -150,7 +150,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--clients", type=int, default=16, help="client threads (keep-alive connections)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)

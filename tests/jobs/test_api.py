@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from jobs.models import Job
@@ -58,3 +59,13 @@ def test_job_pages_hide_other_users_jobs(client_user, other_user: User, user: Us
     page = client_user.get(f"/jobs/{mine.pk}/")
     assert page.status_code == 200
     assert f'data-job-id="{mine.pk}"'.encode() in page.content
+
+
+@pytest.mark.django_db
+def test_the_jobs_page_shows_twenty_at_a_time(client_user: Client, user: User) -> None:
+    for i in range(25):
+        make_job(user, message=f"job {i}")
+    first = client_user.get("/jobs/").content.decode()
+    assert first.count('<tr data-job="') == 20 and "Page 1 of 2" in first and "?page=2" in first
+    second = client_user.get("/jobs/?page=2").content.decode()
+    assert second.count('<tr data-job="') == 5 and "Newer" in second
