@@ -51,7 +51,7 @@ def video_new(request: HttpRequest, song_id: int) -> HttpResponse:
                                        style=request.POST.get("style", ""), renderer=request.POST.get("renderer", "auto"),
                                        prompts=prompts, adapter=adapter)
         except EncoreError as exc:
-            messages.error(request, f"{exc.message} ({exc.code})")
+            messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
             status = 400
         else:
             return redirect("musicvideo:video", video_id=video.pk)

@@ -38,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
                                title=request.POST.get("title", ""), lyrics_text=request.POST.get("lyrics", ""),
                                lrc_upload=request.FILES.get("lrc"), analyse=True)
         except EncoreError as exc:
-            messages.error(request, f"{exc.message} ({exc.code})")
+            messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
             return render(request, "musicvideo/home.html", {"songs": songs_visible_to(user=request.user)}, status=400)
         return redirect("musicvideo:song", song_id=song.pk)
     return render(request, "musicvideo/home.html", {"songs": songs_visible_to(user=request.user)})
@@ -74,7 +74,7 @@ def song_analyse(request: HttpRequest, song_id: int) -> HttpResponse:
     try:
         song_analysis_start(song=song, user=request.user)  # type: ignore[arg-type]
     except EncoreError as exc:
-        messages.error(request, f"{exc.message} ({exc.code})")
+        messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
     return redirect("musicvideo:song", song_id=song.pk)
 
 
@@ -86,7 +86,7 @@ def song_lyrics(request: HttpRequest, song_id: int) -> HttpResponse:
         song_lyrics_set(song=song, user=request.user, text=request.POST.get("lyrics", ""),  # type: ignore[arg-type]
                         lrc_upload=request.FILES.get("lrc"))
     except EncoreError as exc:
-        messages.error(request, f"{exc.message} ({exc.code})")
+        messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
     return redirect("musicvideo:song", song_id=song.pk)
 
 
@@ -97,7 +97,7 @@ def song_storyboard(request: HttpRequest, song_id: int) -> HttpResponse:
     try:
         storyboard_request(song=song, user=request.user, style=request.POST.get("style", ""))  # type: ignore[arg-type]
     except EncoreError as exc:
-        messages.error(request, f"{exc.message} ({exc.code})")
+        messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
     return redirect(f"{song_url(song)}#storyboard")
 
 

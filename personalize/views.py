@@ -41,7 +41,7 @@ def train(request: HttpRequest) -> HttpResponse:
     try:
         adapter = adapter_train_start(user=user, family=request.POST.get("family") or None)
     except EncoreError as exc:
-        messages.error(request, f"{exc.message} ({exc.code})")
+        messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
         return redirect("personalize:home")
     return redirect("personalize:detail", adapter_id=adapter.pk)
 
@@ -62,7 +62,7 @@ def delete(request: HttpRequest, adapter_id: uuid.UUID) -> HttpResponse:
     try:
         adapter_delete(adapter=adapter_of(user=user, pk=adapter_id), by=user)
     except EncoreError as exc:
-        messages.error(request, f"{exc.message} ({exc.code})")
+        messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
         return redirect("personalize:detail", adapter_id=adapter_id)
     messages.success(request, "The adapter and its files were deleted.")
     return redirect("personalize:home")
