@@ -153,6 +153,8 @@ def test_training_job_stores_an_encrypted_adapter_and_validation(user: User, con
 
 def test_cancelling_mid_training_stops_and_keeps_nothing(user: User, consent: ConsentRecord, tiny_settings: Any,
                                                          media_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every report written (tiny steps come milliseconds apart): the cancel is seen at step 2's report.
+    tiny_settings.JOBS_PROGRESS_MIN_INTERVAL_S = 0.0
     adapter = adapter_train_start(user=user, enqueue=False)
     assert adapter.job is not None
     job_id = adapter.job.pk
