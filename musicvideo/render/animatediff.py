@@ -90,22 +90,31 @@ class AnimateDiffRenderer:
 
     def render_scene(self, scene: SceneSpec, *, person: Person, settings: RenderSettings, n_frames: int,
                      audio: SceneAudio | None) -> Iterator[np.ndarray]:
-        if n_frames <= 0:
-            return
-        import torch
+        yield from render_clips(self, scene, person=person, settings=settings, n_frames=n_frames, family=SD15,
+                                frames_for=lambda count: clip_length(count, settings.fps, self.options))
 
-        opts = self.options
-        base = prompt_for_person(scene.prompt, person.trigger)
-        with AdapterSlot(self.pipe, person, family=SD15), torch.inference_mode():
-            for i, (first, count) in enumerate(self.pieces(scene, settings.fps, n_frames)):
-                out = self.pipe(prompt=piece_prompt(scene, base, first, count, settings.fps),
-                                negative_prompt=NEGATIVE_PROMPT, num_frames=clip_length(count, settings.fps, opts),
-                                width=opts.width, height=opts.height, num_inference_steps=opts.steps,
-                                guidance_scale=opts.guidance, generator=cpu_generator(seed_for(settings, scene, f"clip{i}")),
-                                output_type="np")
-                clip = [fit_frame(f, settings) for f in tensor_frames(out.frames)]
-                for frame in retime(clip, count):
-                    yield check_frame(frame, settings, renderer=self.name)
+
+def render_clips(renderer: Any, scene: SceneSpec, *, person: Person, settings: RenderSettings, n_frames: int,
+                 family: str, frames_for: Any) -> Iterator[np.ndarray]:
+    """One clip per beat-cut piece of the scene with the person's LoRA in, retimed to the piece's
+    frames. Shared by the clip renderers (AnimateDiff, Wan); ``frames_for(count)`` is the clip length
+    the model generates for a piece of ``count`` output frames."""
+    if n_frames <= 0:
+        return
+    import torch
+
+    opts, pipe = renderer.options, renderer.pipe
+    base = prompt_for_person(scene.prompt, person.trigger)
+    with AdapterSlot(pipe, person, family=family), torch.inference_mode():
+        for i, (first, count) in enumerate(renderer.pieces(scene, settings.fps, n_frames)):
+            out = pipe(prompt=piece_prompt(scene, base, first, count, settings.fps),
+                       negative_prompt=NEGATIVE_PROMPT, num_frames=frames_for(count),
+                       width=opts.width, height=opts.height, num_inference_steps=opts.steps,
+                       guidance_scale=opts.guidance, generator=cpu_generator(seed_for(settings, scene, f"clip{i}")),
+                       output_type="np")
+            clip = [fit_frame(f, settings) for f in tensor_frames(out.frames)]
+            for frame in retime(clip, count):
+                yield check_frame(frame, settings, renderer=renderer.name)
 
 
 register_renderer("animatediff", AnimateDiffRenderer)

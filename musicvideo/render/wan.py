@@ -14,29 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from musicvideo.render.animatediff import piece_prompt
+from musicvideo.render.animatediff import render_clips
 from musicvideo.render.base import (
     Person,
     RenderEnv,
     RenderSettings,
     SceneAudio,
     SceneSpec,
-    check_frame,
-    prompt_for_person,
     register_renderer,
 )
 from musicvideo.render.diffusion import (
-    NEGATIVE_PROMPT,
     WAN,
-    AdapterSlot,
     ModelCache,
-    cpu_generator,
-    fit_frame,
     load_cached,
-    retime,
-    seed_for,
     segments_on_beats,
-    tensor_frames,
 )
 
 
@@ -84,22 +75,8 @@ class WanRenderer:
 
     def render_scene(self, scene: SceneSpec, *, person: Person, settings: RenderSettings, n_frames: int,
                      audio: SceneAudio | None) -> Iterator[np.ndarray]:
-        if n_frames <= 0:
-            return
-        import torch
-
-        opts = self.options
-        base = prompt_for_person(scene.prompt, person.trigger)
-        with AdapterSlot(self.pipe, person, family=WAN), torch.inference_mode():
-            for i, (first, count) in enumerate(self.pieces(scene, settings.fps, n_frames)):
-                out = self.pipe(prompt=piece_prompt(scene, base, first, count, settings.fps),
-                                negative_prompt=NEGATIVE_PROMPT, num_frames=wan_length(count, settings.fps, opts),
-                                width=opts.width, height=opts.height, num_inference_steps=opts.steps,
-                                guidance_scale=opts.guidance, generator=cpu_generator(seed_for(settings, scene, f"clip{i}")),
-                                output_type="np")
-                clip = [fit_frame(f, settings) for f in tensor_frames(out.frames)]
-                for frame in retime(clip, count):
-                    yield check_frame(frame, settings, renderer=self.name)
+        yield from render_clips(self, scene, person=person, settings=settings, n_frames=n_frames, family=WAN,
+                                frames_for=lambda count: wan_length(count, settings.fps, self.options))
 
 
 register_renderer("wan", WanRenderer)
