@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from charcha.errors import ConsentError
-from charcha.models import Challenge, ConsentEvent, ConsentRecord, EvidenceView
+from charcha.models import Challenge, ConsentEvent, ConsentRecord, EvidenceView, SecurityEvent
 from charcha.services import consent_evidence_view, consent_revoke, consent_verify
 from charcha.web import request_user
 
@@ -260,10 +260,42 @@ class ChallengeAdmin(admin.ModelAdmin[Challenge]):
     list_display = ("id", "user", "state", "reason", "steps_source", "frame_count", "issued_at", "decided_at")
     list_filter = ("state", "reason", "steps_source")
     search_fields = ("id", "user__username")
-    readonly_fields = ("id", "user", "state", "reason", "steps", "steps_source", "notice_version", "issued_at",
-                       "expires_at", "finished_at", "decided_at", "frame_count", "batch_count", "job", "verdict",
-                       "ip", "user_agent")
+    readonly_fields = ("id", "user", "state", "reason", "steps", "light", "reveals_ms", "steps_source",
+                       "notice_version", "issued_at", "expires_at", "finished_at", "decided_at", "frame_count",
+                       "batch_count", "job", "verdict", "ip", "user_agent")
     fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin[SecurityEvent]):
+    """What a reviewer must follow up: a challenge whose face was not the account's verified face."""
+
+    list_display = ("at", "kind", "user", "challenge_link", "summary")
+    list_filter = ("kind", "at")
+    search_fields = ("user__username", "challenge__id")
+    date_hierarchy = "at"
+    readonly_fields = ("kind", "user", "challenge", "at", "summary")
+    fields = readonly_fields
+
+    @admin.display(description="Challenge")
+    def challenge_link(self, obj: SecurityEvent) -> str:
+        if obj.challenge_id is None:
+            return "—"
+        url = reverse("admin:charcha_challenge_change", args=[obj.challenge_id])
+        return format_html('<a href="{}">{}…</a>', url, str(obj.challenge_id)[:8])
+
+    @admin.display(description="Details")
+    def summary(self, obj: SecurityEvent) -> str:
+        return summary_cell(obj.detail)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -9,7 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import path
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -21,10 +22,12 @@ from rest_framework.views import APIView
 from charcha import serializers as s
 from charcha.errors import ChallengeError, ConsentError
 from charcha.models import Challenge, ConsentRecord
-from charcha.selectors import challenge_status, challenge_steps_public, consent_records_of
+from charcha.selectors import challenge_status, consent_records_of, cue_public
 from charcha.services import (
     capture_settings,
     challenge_cancel,
+    challenge_cue,
+    challenge_duration_ms,
     challenge_finish,
     challenge_frames_add,
     challenge_issue,
@@ -60,8 +63,10 @@ class ChallengeIssueView(APIView):
                                  notice_sha256=data.validated_data["notice_sha256"], ip=client_ip(request),
                                  user_agent=request.META.get("HTTP_USER_AGENT", ""))
         challenge = issued.challenge
-        body = {"id": str(challenge.pk), "nonce": issued.nonce, "steps": challenge_steps_public(challenge),
-                "issued_at": challenge.issued_at, "expires_at": challenge.expires_at, "capture": capture_settings()}
+        # No steps and no colours: the page learns each from the cue endpoint when its time comes.
+        body = {"id": str(challenge.pk), "nonce": issued.nonce, "issued_at": challenge.issued_at,
+                "expires_at": challenge.expires_at, "duration_ms": challenge_duration_ms(challenge),
+                "cue_every_ms": CUE_EVERY_MS, "capture": capture_settings()}
         return Response(s.ChallengeIssuedSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -69,6 +74,36 @@ class ChallengeDetailView(APIView):
     @extend_schema(responses=s.ChallengeStatusSerializer, summary="A challenge's state and result category")
     def get(self, request: Request, pk: uuid.UUID) -> Response:
         return Response(challenge_status(challenge=_challenge_of(request, pk)))
+
+
+# How often the page asks for the cue: a prompt then appears within ~0.15 s of its start, and a
+# colour change lands inside the light check's lag allowance.
+CUE_EVERY_MS = 120
+NONCE_HEADER = "X-Challenge-Nonce"
+
+
+class CueThrottle(UserRateThrottle):
+    # ~8 a second while recording, with room for retries; a tighter loop is not a person's page.
+    scope = "charcha_cue"
+    rate = "1200/min"
+
+
+class ChallengeCueView(APIView):
+    throttle_classes = [CueThrottle]
+
+    @extend_schema(
+        parameters=[OpenApiParameter(NONCE_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+                                     description="the challenge's nonce (a header, so it stays out of access logs)")],
+        responses=s.CueSerializer,
+        summary="What to show now: the light colour and the current step, each only once its time has come")
+    def get(self, request: Request, pk: uuid.UUID) -> Response:
+        nonce = request.headers.get(NONCE_HEADER, "")
+        if not nonce:
+            raise ChallengeError("The challenge nonce is missing.", code="nonce_missing")
+        cue = challenge_cue(user=_me(request), challenge_id=pk, nonce=nonce)
+        answer = Response(cue_public(cue))
+        answer["Cache-Control"] = "no-store"
+        return answer
 
 
 def _parse_frames(request: Request) -> tuple[str, int, list[int], list[bytes]]:
@@ -197,6 +232,7 @@ urlpatterns = [
     path("precheck/", PrecheckView.as_view(), name="precheck"),
     path("challenges/", ChallengeIssueView.as_view(), name="challenge-issue"),
     path("challenges/<uuid:pk>/", ChallengeDetailView.as_view(), name="challenge-detail"),
+    path("challenges/<uuid:pk>/cue/", ChallengeCueView.as_view(), name="challenge-cue"),
     path("challenges/<uuid:pk>/frames/", ChallengeFramesView.as_view(), name="challenge-frames"),
     path("challenges/<uuid:pk>/finish/", ChallengeFinishView.as_view(), name="challenge-finish"),
     path("challenges/<uuid:pk>/cancel/", ChallengeCancelView.as_view(), name="challenge-cancel"),

@@ -78,6 +78,7 @@ ERROR_CODES: dict[str, str] = {
     "notice_outdated": "The consent notice has changed. Reload the page and read the new one.",
     "notice_tampered": "A consent notice was changed after publication.",
     "notice_unknown": "There is no such consent notice version.",
+    "observations_invalid": "The stored analysis of some pictures could not be read.",
     "permission_denied": "You may not do this.",
     "picture_not_found": "This picture is not kept (any more).",
     "reason_required": "Say why the consent is revoked.",

@@ -27,7 +27,7 @@ class Challenge(models.Model):
         PASSED = "passed", "Passed"
         FAILED = "failed", "Failed"
         EXPIRED = "expired", "Expired"
-        CANCELLED = "cancelled", "Cancelled"   # left, cancelled, or superseded by a newer challenge
+        CANCELLED = "cancelled", "Cancelled"   # left or cancelled before any step was shown
 
     class StepsSource(models.TextChoices):
         RANDOM = "random", "Random"
@@ -37,7 +37,14 @@ class Challenge(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="charcha_challenges")
     # Only the SHA-256 of the nonce is stored: a database reader cannot post frames with it.
     nonce_sha256 = models.CharField(max_length=64)
+    # The secret schedule: planned steps and light segments (seconds after issue). Never sent up
+    # front; the cue endpoint reveals each item once its planned time has come (see services).
     steps = models.JSONField(default=list)
+    light = models.JSONField(default=list, blank=True)  # [{"rgb": [r, g, b], "start_s", "end_s"}]
+    # Reveal times (ms after issue) of the schedule's items in timeline order, as first answered
+    # by the cue endpoint; cue_count guards the conditional UPDATE that appends to it.
+    reveals_ms = models.JSONField(default=list, blank=True)
+    cue_count = models.PositiveSmallIntegerField(default=0)
     steps_source = models.CharField(max_length=10, choices=StepsSource.choices, default=StepsSource.RANDOM)
     notice_version = models.PositiveSmallIntegerField()
     notice_sha256 = models.CharField(max_length=64)
@@ -88,6 +95,53 @@ class CaptureFrame(models.Model):
 
     def __str__(self) -> str:
         return f"Frame {self.index} of {self.challenge_id}"
+
+
+class CaptureBatch(models.Model):
+    """One received batch of frames and its analysis (encrypted observations in storage).
+
+    Analysed as it arrives (task ``charcha.analyse_batch``), so that after the last frame only the
+    decision is left. The observation file is erased with the frames.
+    """
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="batches")
+    seq = models.PositiveIntegerField()
+    first_index = models.PositiveIntegerField()
+    frame_count = models.PositiveIntegerField()
+    received_ms = models.IntegerField()
+    analysed_at = models.DateTimeField(null=True, blank=True)
+    analysis_ms = models.FloatField(null=True, blank=True)
+    unreadable = models.BooleanField(default=False)  # a frame the engine could not take
+    obs_path = models.CharField(max_length=300, blank=True)
+    obs_size = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("challenge", "seq")
+        constraints = [models.UniqueConstraint(fields=("challenge", "seq"), name="charcha_batch_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"Batch {self.seq} of {self.challenge_id}"
+
+
+class SecurityEvent(models.Model):
+    """Something admins must see: a face that is not the account's verified face, say. Never updated."""
+
+    class Kind(models.TextChoices):
+        IDENTITY_MISMATCH = "identity_mismatch", "Face did not match the account's verified face"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    challenge = models.ForeignKey(Challenge, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField()
+    # Distances and ids only: nothing biometric.
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-at",)
+        indexes = [models.Index(fields=("kind", "-at"), name="charcha_secevent_kind_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} (user {self.user_id}, {self.at:%Y-%m-%d %H:%M})"
 
 
 class SeenFrameDigest(models.Model):

@@ -8,15 +8,21 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from charcha.models import Challenge, ConsentRecord
-from charcha.services import challenge_lockout_until
+from charcha.services import Cue, challenge_lockout_until
 from charcha.wording import PROMPTS, outcome_for
 
 VISION_REASONS = ("no_face", "multiple_faces", "identity_changed", "action_missed", "wrong_order",
-                  "too_few_frames", "timing_invalid", "face_too_small")
+                  "too_few_frames", "timing_invalid", "face_too_small", "light_mismatch", "light_flat",
+                  "unrequested_action")
 
 
-def challenge_steps_public(challenge: Challenge) -> list[dict[str, Any]]:
-    return [{**step, "prompt": PROMPTS[step["action"]]} for step in challenge.steps]
+def cue_public(cue: Cue) -> dict[str, Any]:
+    """A cue as the page reads it: the light now, and the step now (only once it has begun)."""
+    return {"t_ms": cue.t_ms, "phase": cue.phase, "light": {"rgb": list(cue.rgb), "index": cue.light_index},
+            "step": None if cue.step_index is None else {
+                "index": cue.step_index, "count": cue.step_count, "action": cue.action,
+                "prompt": PROMPTS[cue.action or ""], "ms_left": cue.ms_left},
+            "step_count": cue.step_count, "done": cue.done}
 
 
 def challenge_status(*, challenge: Challenge) -> dict[str, Any]:

@@ -14,11 +14,27 @@ class NonceInput(serializers.Serializer):
     nonce = serializers.CharField(max_length=100)
 
 
-class StepSerializer(serializers.Serializer):
+class CueLightSerializer(serializers.Serializer):
+    rgb = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=255), min_length=3,
+                                max_length=3, help_text="the colour to show around the preview (sRGB)")
+    index = serializers.IntegerField(allow_null=True, help_text="which coloured segment; null: steady neutral light")
+
+
+class CueStepSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    count = serializers.IntegerField()
     action = serializers.CharField()
-    start_s = serializers.FloatField()
-    end_s = serializers.FloatField()
     prompt = serializers.CharField()
+    ms_left = serializers.IntegerField(help_text="of this step's window, counted from when it was first shown")
+
+
+class CueSerializer(serializers.Serializer):
+    t_ms = serializers.IntegerField(help_text="server time of this answer, ms after the challenge was issued")
+    phase = serializers.ChoiceField(choices=["light", "steps", "done"])
+    light = CueLightSerializer()
+    step = CueStepSerializer(allow_null=True, help_text="null before the first step and between steps")
+    step_count = serializers.IntegerField()
+    done = serializers.BooleanField(help_text="the last step has ended: stop recording and finish")
 
 
 class CaptureSettingsSerializer(serializers.Serializer):
@@ -35,9 +51,10 @@ class CaptureSettingsSerializer(serializers.Serializer):
 class ChallengeIssuedSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     nonce = serializers.CharField()
-    steps = StepSerializer(many=True)
     issued_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField(help_text="planned length of the recording (the cue says when it is done)")
+    cue_every_ms = serializers.IntegerField(help_text="how often to ask the cue endpoint while recording")
     capture = CaptureSettingsSerializer()
 
 

@@ -16,7 +16,8 @@ import io
 import logging
 import secrets
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from charcha.erasure import erasure_hooks
 from charcha.errors import ChallengeError, ChallengeLocked, ConsentError
 from charcha.keys import audit_seal_key, user_data_key, user_data_key_destroy
 from charcha.models import (
+    CaptureBatch,
     CaptureFrame,
     Challenge,
     ChallengeLockout,
@@ -45,6 +47,7 @@ from charcha.models import (
     ConsentRecord,
     EvidenceView,
     IdentityTemplate,
+    SecurityEvent,
     SeenFrameDigest,
 )
 from charcha.notices import CURRENT_VERSION, NoticeError, notice_get
@@ -54,10 +57,11 @@ from jobs.errors import JobCancelled, JobLost
 from jobs.models import Job
 from jobs.ratelimit import rate_limit
 from jobs.services import job_create
-from mediakit.progress import ProgressFn, scaled
 
 if TYPE_CHECKING:
     from charcha.vision import CapturedFrame, ChallengeStep, Verdict
+    from charcha.vision.stream import FrameObservation
+    from charcha.vision.types import LightSegment
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +70,12 @@ MAX_RETENTION_DAYS = 3 * 365
 VERIFY_TASK = "charcha.verify_challenge"
 # Failures that say nothing about the person in front of the camera do not count towards a lockout.
 NOT_COUNTED_FAILURES = ("internal_error", "consent_already_active")
+# The light phase starts this long after issue (the page needs a moment to start its camera loop);
+# the first step comes this long after the light phase ends (the last colour fades to neutral).
+LIGHT_START_S = 0.5
+STEPS_AFTER_LIGHT_S = (0.4, 0.7)
+# The steady white-ish light the page shows outside the coloured segments.
+NEUTRAL_RGB = (236, 236, 230)
 JPEG_MAGIC = b"\xff\xd8\xff"
 # From notice version 2 a pass also keeps short runs of consecutive frames around the moves seen:
 # video models (personalize, Wan) learn how the person moves from them. ~1.1 s each at 15 fps.
@@ -75,8 +85,13 @@ TRAINING_RUNS_MAX = 3
 
 
 class Verifier(Protocol):
-    def verify(self, frames: Sequence[CapturedFrame], steps: Sequence[ChallengeStep], *,
-               progress: ProgressFn = ...) -> Verdict: ...
+    """The streaming half of ``charcha.vision.LivenessVerifier`` this module uses."""
+
+    def analyse_batch(self, frames: Sequence[CapturedFrame], *, first_index: int) -> list[FrameObservation]: ...
+
+    def decide(self, observations: Sequence[FrameObservation], steps: Sequence[ChallengeStep], *,
+               light: Sequence[LightSegment] = ..., reference_embedding: np.ndarray | None = ...,
+               load_images: Callable[[Sequence[int]], list[np.ndarray]] | None = ...) -> Verdict: ...
 
 
 @dataclass(frozen=True)
@@ -143,20 +158,167 @@ def _validate_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def challenge_steps_new(*, fixed_steps: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], str]:
-    """Random steps (cryptographic randomness), or fixed steps where allowed: those a trusted caller
-    passes (the demo replaying a recorded attempt), else the settings' test hook."""
+def _light_json(segments: Sequence[tuple[tuple[int, int, int], float, float]]) -> list[dict[str, Any]]:
+    return [{"rgb": [int(c) for c in rgb], "start_s": round(float(start), 3), "end_s": round(float(end), 3)}
+            for rgb, start, end in segments]
+
+
+def challenge_schedule_new(*, fixed_steps: list[dict[str, Any]] | None = None,
+                           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """The secret schedule: (steps, light segments, steps source), all planned in seconds after issue.
+
+    Random: the light phase first (while the face is still and frontal), then the steps, drawn with
+    cryptographic randomness. Fixed steps (a trusted caller, or the settings' test hook) keep
+    their times; they get a light phase only when it fits before their first step.
+    """
+    from charcha.vision import generate_steps
+    from charcha.vision.light import generate_light_sequence
+
+    # SystemRandom draws from os.urandom: no seed or state to predict the next challenge from.
+    rng = secrets.SystemRandom()
+    light = _light_json(generate_light_sequence(rng, start_s=LIGHT_START_S))
+    light_end = light[-1]["end_s"] if light else 0.0
     fixed = fixed_steps or settings.CHARCHA_TEST_FIXED_STEPS
     if fixed:
         if _fixed_steps_allowed():
-            return _validate_steps(list(fixed)), Challenge.StepsSource.FIXED
+            steps = _validate_steps(list(fixed))
+            if steps[0]["start_s"] < light_end + STEPS_AFTER_LIGHT_S[0]:
+                light = []
+            return steps, light, Challenge.StepsSource.FIXED
         logger.critical("CHARCHA_TEST_FIXED_STEPS is set on a DEBUG-off deployment; ignoring it")
-    from charcha.vision import generate_steps
+    lead_in = (light_end + STEPS_AFTER_LIGHT_S[0], light_end + STEPS_AFTER_LIGHT_S[1])
+    drawn = generate_steps(rng, n_steps=max(4, settings.CHARCHA_CHALLENGE_STEPS), lead_in_s=lead_in)
+    steps = _validate_steps([{"action": s.action, "start_s": s.start_s, "end_s": s.end_s} for s in drawn])
+    return steps, light, Challenge.StepsSource.RANDOM
 
-    # SystemRandom draws from os.urandom: no seed or state to predict the next challenge from.
-    steps = generate_steps(secrets.SystemRandom(), n_steps=max(4, settings.CHARCHA_CHALLENGE_STEPS))
-    return _validate_steps([{"action": s.action, "start_s": s.start_s, "end_s": s.end_s} for s in steps]), \
-        Challenge.StepsSource.RANDOM
+
+# ------------------------------------------------------------------------------------------ cues
+# The schedule as one timeline: each light segment, the return to neutral light, then each step.
+# An item is revealed by the first cue request at or after its planned start; its reveal time is
+# what the verdict counts from (a late poll shifts the window, it never shortens it).
+@dataclass(frozen=True)
+class _Item:
+    kind: str          # "light", "neutral" or "step"
+    index: int         # into challenge.light / challenge.steps
+    planned_ms: int    # planned start, ms after issue
+    length_ms: int     # planned length
+
+
+def _timeline(challenge: Challenge) -> list[_Item]:
+    items = [_Item("light", i, round(seg["start_s"] * 1000), round((seg["end_s"] - seg["start_s"]) * 1000))
+             for i, seg in enumerate(challenge.light)]
+    if challenge.light:
+        items.append(_Item("neutral", 0, round(challenge.light[-1]["end_s"] * 1000), 0))
+    items += [_Item("step", i, round(st["start_s"] * 1000), round((st["end_s"] - st["start_s"]) * 1000))
+              for i, st in enumerate(challenge.steps)]
+    return items
+
+
+def challenge_duration_ms(challenge: Challenge) -> int:
+    """Planned length of the recording: to the end of the last step's window plus the tail."""
+    return round((challenge.steps[-1]["end_s"] + capture_settings()["tail_s"]) * 1000) if challenge.steps else 0
+
+
+@dataclass(frozen=True)
+class Cue:
+    t_ms: int                           # server time of this answer, ms after issue
+    phase: str                          # "light", "steps" or "done"
+    rgb: tuple[int, int, int]           # the colour the page shows now
+    light_index: int | None             # which coloured segment, None for neutral
+    step_index: int | None              # the step shown now (None between steps)
+    action: str | None
+    ms_left: int | None                 # of the shown step's window
+    step_count: int
+    done: bool                          # the last window has closed: stop recording and finish
+
+
+def _reveal(challenge: Challenge, now_ms: int) -> list[int]:
+    """Record the reveal time of every item that has come due; returns the stored reveal times."""
+    items = _timeline(challenge)
+    due = sum(1 for item in items if item.planned_ms <= now_ms)
+    reveals = list(challenge.reveals_ms)
+    if due <= challenge.cue_count:
+        return reveals
+    new = reveals + [now_ms] * (due - len(reveals))
+    # The only write of a cue request; of two polls at once one wins and both answer its times.
+    updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN,
+                                       cue_count=challenge.cue_count).update(cue_count=due, reveals_ms=new)
+    if updated == 1:
+        challenge.cue_count, challenge.reveals_ms = due, new
+        return new
+    challenge.refresh_from_db(fields=["cue_count", "reveals_ms", "state"])
+    return list(challenge.reveals_ms)
+
+
+def _cue_at(challenge: Challenge, reveals: Sequence[int], now_ms: int) -> Cue:
+    items = _timeline(challenge)
+    revealed = items[:len(reveals)]
+    rgb, light_index = NEUTRAL_RGB, None
+    step: tuple[int, int] | None = None   # (index, window end ms)
+    for item, at_ms in zip(revealed, reveals, strict=False):
+        if item.kind == "light":
+            rgb, light_index = tuple(challenge.light[item.index]["rgb"]), item.index  # type: ignore[assignment]
+        elif item.kind == "neutral":
+            rgb, light_index = NEUTRAL_RGB, None
+        else:
+            step = (item.index, at_ms + item.length_ms)
+    steps_total = len(challenge.steps)
+    shown = step is not None and now_ms < step[1]
+    last_end = step[1] if step is not None and step[0] == steps_total - 1 else None
+    done = last_end is not None and now_ms >= last_end + round(capture_settings()["tail_s"] * 1000)
+    kinds = {item.kind for item in revealed}
+    phase = "done" if done else ("steps" if kinds & {"neutral", "step"} or not challenge.light else "light")
+    index = step[0] if shown and step is not None else None
+    return Cue(t_ms=now_ms, phase=phase, rgb=rgb, light_index=light_index, step_index=index,
+               action=challenge.steps[index]["action"] if index is not None else None,
+               ms_left=(step[1] - now_ms) if shown and step is not None else None,
+               step_count=steps_total, done=done)
+
+
+def challenge_cue(*, user: User, challenge_id: Any, nonce: str, now: datetime | None = None) -> Cue:
+    """What the page shows now: the current light colour and step, each only once its time has come.
+
+    Cheap by design (the page asks ~8 times a second): one indexed read and, only when an item is
+    revealed for the first time, one conditional UPDATE.
+    """
+    now = _now(now)
+    challenge = _user_challenge(user=user, challenge_id=challenge_id)
+    _check_nonce(challenge, nonce)
+    _require_open(challenge, now)
+    now_ms = _ms_between(challenge.issued_at, now)
+    return _cue_at(challenge, _reveal(challenge, now_ms), now_ms)
+
+
+def challenge_windows(challenge: Challenge) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(steps, light) as they were shown: windows counted from each item's recorded reveal.
+
+    A step never revealed keeps its planned window (nobody was asked for it, so nobody can meet
+    it by chance). A light segment lasts from its reveal to the next light item's reveal; one
+    skipped by a late poll (zero length) was never shown and is left out.
+    """
+    items = _timeline(challenge)
+    reveals = list(challenge.reveals_ms)
+    start_of: dict[tuple[str, int], int] = {}
+    for k, item in enumerate(items):
+        start_of[(item.kind, item.index)] = reveals[k] if k < len(reveals) else item.planned_ms
+    steps = []
+    for i, st in enumerate(challenge.steps):
+        start_ms = start_of[("step", i)]
+        length = round((st["end_s"] - st["start_s"]) * 1000)
+        steps.append({"action": st["action"], "start_s": start_ms / 1000, "end_s": (start_ms + length) / 1000})
+    light = []
+    light_positions = [k for k, item in enumerate(items) if item.kind in ("light", "neutral")]
+    for here, following in zip(light_positions, [*light_positions[1:], None], strict=True):
+        item = items[here]
+        if item.kind != "light":
+            continue
+        start_ms = start_of[("light", item.index)]
+        shown_next = following is not None and following < len(reveals)
+        end_ms = reveals[following] if shown_next and following is not None else start_ms + item.length_ms
+        if end_ms > start_ms:
+            light.append({"rgb": challenge.light[item.index]["rgb"], "start_s": start_ms / 1000,
+                          "end_s": end_ms / 1000})
+    return steps, light
 
 
 def _user_challenge(*, user: User, challenge_id: Any) -> Challenge:
@@ -191,6 +353,11 @@ def _drop_frames(challenge_ids: Sequence[Any], *, keep_kept: bool = False) -> li
         frames = frames.filter(kept=False)
     paths = list(frames.values_list("path", flat=True))
     frames.delete()
+    # The batches' observations (landmarks, light, embeddings) are biometric too: they go with the
+    # frames, whatever is kept (a passed challenge keeps only its training frames).
+    batches = CaptureBatch.objects.filter(challenge_id__in=list(challenge_ids))
+    paths += [p for p in batches.values_list("obs_path", flat=True) if p]
+    batches.delete()
     return paths
 
 
@@ -203,7 +370,7 @@ def _require_open(challenge: Challenge, now: datetime) -> None:
     if challenge.state == Challenge.State.EXPIRED:
         raise ChallengeError("This challenge has expired. Start a new one.", code="challenge_expired",
                              http_status=410)
-    if challenge.state == Challenge.State.CANCELLED and challenge.reason == "superseded":
+    if challenge.reason == "superseded":
         raise ChallengeError("A newer challenge was started, so this one has ended.", code="challenge_superseded",
                              http_status=409)
     raise ChallengeError("This challenge is no longer open; each challenge can be used once.",
@@ -256,17 +423,26 @@ def challenge_issue(*, user: User, notice_version: int, notice_sha256: str, ip: 
     if Challenge.objects.filter(user_id=user.pk, state=Challenge.State.VERIFYING).exists():
         raise ChallengeError("Your last challenge is still being checked. Wait for its result.",
                              code="challenge_verifying", http_status=409)
-    steps, source = challenge_steps_new(fixed_steps=fixed_steps)
+    steps, light, source = challenge_schedule_new(fixed_steps=fixed_steps)
     nonce = secrets.token_urlsafe(32)
+    # An open challenge ends as a failed attempt that counts towards the lockout: otherwise anyone
+    # could re-roll challenges until an easy one comes (or watch the cues and start again).
+    with transaction.atomic():
+        open_ids = list(Challenge.objects.filter(user_id=user.pk, state=Challenge.State.OPEN)
+                        .values_list("pk", flat=True))
+        superseded = Challenge.objects.filter(pk__in=open_ids, state=Challenge.State.OPEN).update(
+            state=Challenge.State.FAILED, reason="superseded", decided_at=now, verdict={"reason": "superseded"})
+        stale_paths = _drop_frames(open_ids)
+        if superseded:
+            _count_failure(user_id=user.pk, now=now)
+    _delete_files(stale_paths)
+    locked_until = challenge_lockout_until(user=user, now=now)
+    if locked_until is not None:
+        raise ChallengeLocked(f"Too many failed attempts. You can try again after {locked_until:%H:%M} UTC.")
     try:
         with transaction.atomic():
-            open_ids = list(Challenge.objects.filter(user_id=user.pk, state=Challenge.State.OPEN)
-                            .values_list("pk", flat=True))
-            Challenge.objects.filter(pk__in=open_ids, state=Challenge.State.OPEN).update(
-                state=Challenge.State.CANCELLED, reason="superseded", decided_at=now)
-            stale_paths = _drop_frames(open_ids)
             challenge = Challenge.objects.create(
-                user_id=user.pk, nonce_sha256=_sha256(nonce), steps=steps, steps_source=source,
+                user_id=user.pk, nonce_sha256=_sha256(nonce), steps=steps, light=light, steps_source=source,
                 notice_version=notice.version, notice_sha256=notice.sha256, issued_at=now,
                 expires_at=now + timedelta(seconds=settings.CHARCHA_CHALLENGE_TTL_S), ip=ip or None,
                 user_agent=user_agent[:400])
@@ -274,7 +450,6 @@ def challenge_issue(*, user: User, notice_version: int, notice_sha256: str, ip: 
         # Two issues at once: the unique "one open challenge" index let only one through.
         raise ChallengeError("Another challenge was started at the same moment. Use one tab.",
                              code="challenge_active", http_status=409) from exc
-    _delete_files(stale_paths)
     return IssuedChallenge(challenge=challenge, nonce=nonce)
 
 
@@ -361,6 +536,10 @@ def challenge_frames_add(*, user: User, challenge_id: Any, nonce: str, seq: int,
                 rows.append(CaptureFrame(challenge=challenge, index=index, seq=seq, capture_ms=t,
                                          received_ms=received_ms, sha256=digest, path=stored, size_bytes=len(blob)))
             CaptureFrame.objects.bulk_create(rows)
+            batch = CaptureBatch.objects.create(challenge=challenge, seq=seq, first_index=challenge.frame_count,
+                                                frame_count=len(frames), received_ms=received_ms)
+            batch_id = batch.pk
+            transaction.on_commit(lambda: _enqueue_analysis(batch_id))
             SeenFrameDigest.objects.bulk_create(
                 [SeenFrameDigest(digest=d, challenge_id=challenge.pk, seen_at=now) for d in set(digests)],
                 ignore_conflicts=True)
@@ -372,13 +551,37 @@ def challenge_frames_add(*, user: User, challenge_id: Any, nonce: str, seq: int,
 
 
 # ------------------------------------------------------------------------------------------ finish
-def challenge_finish(*, user: User, challenge_id: Any, nonce: str,
-                     now: datetime | None = None) -> Challenge:
-    """Close the challenge to new frames and enqueue its verification (once, however often called)."""
+def _pending_batches(challenge_id: Any) -> int:
+    return CaptureBatch.objects.filter(challenge_id=challenge_id, analysed_at__isnull=True).count()
+
+
+def _wait_for_analysis(challenge_id: Any) -> bool:
+    """Give the last batch's analysis (on a worker, started when it arrived) a moment to land.
+
+    The page sends the last batch and then finishes at once; waiting here a little lets the
+    verdict come back in the finish answer instead of a job's queue later.
+    """
+    deadline = time.monotonic() + settings.CHARCHA_FINISH_WAIT_MS / 1000
+    while _pending_batches(challenge_id):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def challenge_finish(*, user: User, challenge_id: Any, nonce: str, now: datetime | None = None,
+                     verifier: Verifier | None = None) -> Challenge:
+    """Close the challenge to new frames and decide it (once, however often called).
+
+    Fast path: every batch is already analysed, so the verdict is decided here, in well under
+    the 0.3 s after the last frame the protocol allows. Otherwise a verify job analyses what is
+    left and decides.
+    """
     now = _now(now)
     challenge = _user_challenge(user=user, challenge_id=challenge_id)
     _check_nonce(challenge, nonce)
     _require_open(challenge, now)
+    ready = challenge.batch_count > 0 and _wait_for_analysis(challenge.pk)
     with transaction.atomic():
         # The conditional UPDATE is the single-use gate: of concurrent finishes exactly one matches.
         updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN, expires_at__gt=now).update(
@@ -386,29 +589,56 @@ def challenge_finish(*, user: User, challenge_id: Any, nonce: str,
         if updated != 1:
             raise ChallengeError("This challenge is no longer open; each challenge can be used once.",
                                  code="challenge_not_open", http_status=409)
-        job = job_create(user=user, kind=Job.Kind.VERIFY, task_name=VERIFY_TASK, queue="cpu",
-                         params={"challenge_id": str(challenge.pk)}, message="Waiting to check your challenge")
-        Challenge.objects.filter(pk=challenge.pk).update(job=job)
+        if not ready:
+            _verify_job_create(challenge=challenge, user_id=user.pk)
+    if ready:
+        challenge.refresh_from_db()
+        try:
+            challenge_decide(challenge=challenge, verifier=verifier, decided_inline=True)
+        except Exception:
+            # Nothing is lost: the verify job starts from the stored batches.
+            logger.exception("inline decision of challenge %s failed; handing it to a verify job", challenge.pk)
+            with transaction.atomic():
+                if Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.VERIFYING, job__isnull=True).exists():
+                    _verify_job_create(challenge=challenge, user_id=user.pk)
     challenge.refresh_from_db()
     return challenge
 
 
+def _verify_job_create(*, challenge: Challenge, user_id: int) -> Job:
+    job = job_create(user=User.objects.get(pk=user_id), kind=Job.Kind.VERIFY, task_name=VERIFY_TASK, queue="cpu",
+                     params={"challenge_id": str(challenge.pk)}, message="Waiting to check your challenge")
+    Challenge.objects.filter(pk=challenge.pk).update(job=job)
+    return job
+
+
 def challenge_cancel(*, user: User, challenge_id: Any, nonce: str,
                      now: datetime | None = None) -> Challenge:
-    """The page gave up (camera lost, tab hidden): delete its frames now rather than at expiry."""
+    """The page gave up (camera lost, tab hidden): delete its frames now rather than at expiry.
+
+    Once a step has been shown, giving up is a failed attempt like a superseded challenge: else
+    an attacker could look at the first step and cancel until an easy one came.
+    """
     now = _now(now)
     challenge = _user_challenge(user=user, challenge_id=challenge_id)
     _check_nonce(challenge, nonce)
+    step_shown = any(item.kind == "step" for item in _timeline(challenge)[:challenge.cue_count])
     with transaction.atomic():
-        updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN).update(
-            state=Challenge.State.CANCELLED, reason="cancelled", decided_at=now)
+        if step_shown:
+            updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN).update(
+                state=Challenge.State.FAILED, reason="abandoned", decided_at=now, verdict={"reason": "abandoned"})
+            if updated == 1:
+                _count_failure(user_id=challenge.user_id, now=now)
+        else:
+            updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN).update(
+                state=Challenge.State.CANCELLED, reason="cancelled", decided_at=now)
         paths = _drop_frames([challenge.pk]) if updated == 1 else []
     _delete_files(paths)
     challenge.refresh_from_db()
     return challenge
 
 
-# ------------------------------------------------------------------------------------------ verify
+# ------------------------------------------------------------------------------------------ analyse
 @cache
 def _shared_verifier() -> Verifier:
     # Loading FaceMesh and the identity model takes seconds: once per worker process.
@@ -417,8 +647,15 @@ def _shared_verifier() -> Verifier:
     return LivenessVerifier(identity_backend=settings.CHARCHA_IDENTITY_BACKEND)  # type: ignore[no-any-return]
 
 
-def challenge_frames_load(*, challenge: Challenge, kept_only: bool = False) -> list[tuple[CaptureFrame, bytes]]:
-    """Decrypt a challenge's frames (JPEG bytes) in capture order."""
+def _enqueue_analysis(batch_id: int) -> None:
+    from charcha.tasks import analyse_batch_task
+
+    analyse_batch_task.apply_async(args=(batch_id,), queue="cpu")
+
+
+def challenge_frames_load(*, challenge: Challenge, kept_only: bool = False,
+                          indices: Sequence[int] | None = None) -> list[tuple[CaptureFrame, bytes]]:
+    """Decrypt a challenge's frames (JPEG bytes) in capture order (only ``indices`` when given)."""
     key = user_data_key(user_id=challenge.user_id, create=False)
     if key is None:
         raise ChallengeError("The pictures of this challenge have been erased.", code="frames_erased",
@@ -426,6 +663,8 @@ def challenge_frames_load(*, challenge: Challenge, kept_only: bool = False) -> l
     frames = CaptureFrame.objects.filter(challenge=challenge).order_by("index")
     if kept_only:
         frames = frames.filter(kept=True)
+    if indices is not None:
+        frames = frames.filter(index__in=list(indices))
     out = []
     for frame in frames:
         with default_storage.open(frame.path, "rb") as fh:
@@ -460,41 +699,166 @@ def _decode_all(blobs: Sequence[bytes], *, side: int) -> list[np.ndarray | None]
         return list(pool.map(decode, blobs))
 
 
-def challenge_verify_run(*, ctx: JobContext, verifier: Verifier | None = None) -> dict[str, Any]:
-    """The verify job: decrypt and decode the frames, run the vision engine, apply its verdict."""
-    from charcha.vision import CapturedFrame, ChallengeStep
+def observations_path(*, user_id: int, challenge_id: Any, seq: int) -> str:
+    return f"charcha/u{user_id}/{challenge_id}/obs-{seq:04d}.enc"
 
+
+def _observations_context(*, user_id: int, challenge_id: Any, seq: int) -> str:
+    return f"observations:{user_id}:{challenge_id}:{seq}"
+
+
+def challenge_batch_analyse(*, batch_id: int, verifier: Verifier | None = None) -> bool:
+    """Analyse one stored batch into per-frame observations, stored encrypted with the user's key.
+
+    Idempotent and safe to run twice at once (a redelivered task): the first to record its file
+    wins and the other deletes its own. Returns whether this call recorded the analysis; a batch
+    whose challenge ended meanwhile (its frames erased) is skipped.
+    """
+    from charcha.vision import CapturedFrame, LivenessInputError
+    from charcha.vision.stream import FrameObservation
+
+    batch = CaptureBatch.objects.select_related("challenge").filter(pk=batch_id).first()
+    if batch is None or batch.analysed_at is not None:
+        return False
+    challenge = batch.challenge
+    key = user_data_key(user_id=challenge.user_id, create=False)
+    if key is None:
+        return False
+    started = time.perf_counter()
+    indices = range(batch.first_index, batch.first_index + batch.frame_count)
+    try:
+        loaded = challenge_frames_load(challenge=challenge, indices=list(indices))
+    except (OSError, CryptoError):
+        return False  # erased while we read: the challenge has ended
+    if len(loaded) != batch.frame_count:
+        return False
+    images = _decode_all([data for _, data in loaded], side=settings.CHARCHA_VERIFY_SIDE)
+    unreadable = any(image is None for image in images)
+    payload = b""
+    if not unreadable:
+        frames = [CapturedFrame(t_s=row.capture_ms / 1000.0, image=image)
+                  for (row, _), image in zip(loaded, images, strict=True) if image is not None]
+        try:
+            observations = (verifier or _shared_verifier()).analyse_batch(frames, first_index=batch.first_index)
+            payload = FrameObservation.list_to_bytes(observations)
+        except LivenessInputError:
+            unreadable = True  # frames the engine cannot take (the camera changed size): a failed attempt
+    stored = ""
+    if payload:
+        blob = encrypt_blob(key, payload, context=_observations_context(
+            user_id=challenge.user_id, challenge_id=challenge.pk, seq=batch.seq))
+        stored = default_storage.save(observations_path(user_id=challenge.user_id, challenge_id=challenge.pk,
+                                                        seq=batch.seq), ContentFile(blob))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    updated = CaptureBatch.objects.filter(pk=batch.pk, analysed_at__isnull=True).update(
+        analysed_at=timezone.now(), analysis_ms=round(elapsed_ms, 2), unreadable=unreadable, obs_path=stored,
+        obs_size=len(payload))
+    if updated != 1 and stored:
+        _delete_files([stored])  # another run recorded first, or the frames were erased meanwhile
+    return updated == 1
+
+
+def _observations_load(challenge: Challenge, batches: Sequence[CaptureBatch]) -> list[FrameObservation]:
+    from charcha.vision.stream import FrameObservation
+
+    key = user_data_key(user_id=challenge.user_id, create=False)
+    if key is None:
+        raise ChallengeError("The pictures of this challenge have been erased.", code="frames_erased",
+                             http_status=410)
+    out: list[FrameObservation] = []
+    for batch in batches:
+        with default_storage.open(batch.obs_path, "rb") as fh:
+            blob = fh.read()
+        out += FrameObservation.list_from_bytes(decrypt_blob(key, blob, context=_observations_context(
+            user_id=challenge.user_id, challenge_id=challenge.pk, seq=batch.seq)))
+    return sorted(out, key=lambda o: o.index)
+
+
+# ------------------------------------------------------------------------------------------ decide
+def reference_embedding(*, user_id: int, exclude_challenge: Any = None) -> tuple[np.ndarray, str] | None:
+    """The face the account verified before, while it is kept: the embedding of its last passed
+    challenge whose consent data is not erased, with that consent's id."""
+    template = (IdentityTemplate.objects.filter(user_id=user_id, consent__erased_at__isnull=True)
+                .exclude(consent__challenge_id=exclude_challenge).select_related("consent")
+                .order_by("-consent__granted_at").first())
+    if template is None:
+        return None
+    embedding = consent_embedding(consent=template.consent)
+    return None if embedding is None else (embedding, str(template.consent_id))
+
+
+def _images_loader(challenge: Challenge) -> Callable[[Sequence[int]], list[np.ndarray]]:
+    def load(indices: Sequence[int]) -> list[np.ndarray]:
+        loaded = {row.index: data for row, data in challenge_frames_load(challenge=challenge, indices=indices)}
+        images = _decode_all([loaded[i] for i in indices], side=settings.CHARCHA_VERIFY_SIDE)
+        if any(image is None for image in images):
+            raise ChallengeError("A frame is not a picture we can check.", code="frame_invalid")
+        return [image for image in images if image is not None]
+
+    return load
+
+
+def challenge_decide(*, challenge: Challenge, verifier: Verifier | None = None, decided_inline: bool = False,
+                     now: datetime | None = None) -> Challenge:
+    """Decide a verifying challenge from its analysed batches, the windows as revealed and the
+    account's verified face; apply the verdict. Every batch must be analysed."""
+    from charcha.vision import ChallengeStep
+    from charcha.vision.types import LightSegment
+
+    started = time.perf_counter()
+    batches = list(CaptureBatch.objects.filter(challenge=challenge).order_by("seq"))
+    if not batches or challenge.frame_count == 0:
+        return challenge_verdict_fail(challenge=challenge, reason="too_few_frames", now=now)
+    if any(b.unreadable for b in batches):
+        return challenge_verdict_fail(challenge=challenge, reason="frames_unreadable", now=now)
+    observations = _observations_load(challenge, batches)
+    steps_json, light_json = challenge_windows(challenge)
+    steps = [ChallengeStep(action=s["action"], start_s=s["start_s"], end_s=s["end_s"]) for s in steps_json]
+    light = [LightSegment(rgb=tuple(seg["rgb"]), start_s=seg["start_s"], end_s=seg["end_s"])  # type: ignore[arg-type]
+             for seg in light_json]
+    reference = reference_embedding(user_id=challenge.user_id, exclude_challenge=challenge.pk)
+    verdict = (verifier or _shared_verifier()).decide(
+        observations, steps, light=light, reference_embedding=None if reference is None else reference[0],
+        load_images=_images_loader(challenge))
+    decided = _now(now)
+    last = batches[-1]
+    timings = {"decide_ms": round((time.perf_counter() - started) * 1000, 1),
+               "after_last_batch_ms": _ms_between(challenge.issued_at, decided) - last.received_ms,
+               "after_last_frame_ms": _ms_between(challenge.issued_at, decided) - (challenge.last_capture_ms or 0),
+               "inline": decided_inline,
+               "analysis_ms_max": max(b.analysis_ms or 0.0 for b in batches)}
+    if verdict.reason == "identity_mismatch":
+        # Admins see these (Security events in the admin); the person sees only the reason's words.
+        SecurityEvent.objects.create(
+            kind=SecurityEvent.Kind.IDENTITY_MISMATCH, user_id=challenge.user_id, challenge=challenge, at=decided,
+            detail={"reference_consent": None if reference is None else reference[1],
+                    "distance": getattr(verdict, "identity_distance_max", None), "detail": verdict.detail})
+        logger.warning("identity mismatch: user %s, challenge %s", challenge.user_id, challenge.pk)
+    return challenge_verdict_apply(challenge=challenge, verdict=verdict, now=decided,
+                                   windows={"steps": steps_json, "light": light_json}, timings=timings)
+
+
+def challenge_verify_run(*, ctx: JobContext, verifier: Verifier | None = None) -> dict[str, Any]:
+    """The verify job (slow path): analyse the batches not analysed yet, then decide."""
     progress = ctx.progress
     challenge = Challenge.objects.get(job=ctx.job)
     if challenge.state != Challenge.State.VERIFYING:
         return {"state": challenge.state, "reason": challenge.reason}  # decided by an earlier run
-    from charcha.vision import LivenessInputError
-
     try:
         progress("load", 0.02, "Reading your pictures")
-        if challenge.frame_count == 0:
-            challenge = challenge_verdict_fail(challenge=challenge, reason="too_few_frames")
-            return {"state": challenge.state, "reason": challenge.reason}
-        loaded = challenge_frames_load(challenge=challenge)
-        # The engine looks at frames ~320 px on their longer side: the size its attack suite and
-        # genuine pass rate are measured at (bench/liveness.py). libjpeg decodes the captured 640 px
-        # frames (kept full size for training) at half scale in a third of the time.
-        frames = []
-        for (row, _), image in zip(loaded, _decode_all([data for _, data in loaded], side=settings.CHARCHA_VERIFY_SIDE),
-                                   strict=True):
-            if image is None:
-                challenge = challenge_verdict_fail(challenge=challenge, reason="frames_unreadable")
-                return {"state": challenge.state, "reason": challenge.reason}
-            frames.append(CapturedFrame(t_s=row.capture_ms / 1000.0, image=image))
-        steps = [ChallengeStep(action=s["action"], start_s=s["start_s"], end_s=s["end_s"]) for s in challenge.steps]
-        try:
-            verdict = (verifier or _shared_verifier()).verify(frames, steps, progress=scaled(progress, 0.1, 0.95))
-        except LivenessInputError:
-            # Frames the engine cannot take (the camera changed size mid-challenge, say): a failed attempt.
-            challenge = challenge_verdict_fail(challenge=challenge, reason="frames_unreadable")
-            return {"state": challenge.state, "reason": challenge.reason}
-        progress("record", 0.96, "Recording the result")
-        challenge = challenge_verdict_apply(challenge=challenge, verdict=verdict)
+        pending = list(CaptureBatch.objects.filter(challenge=challenge, analysed_at__isnull=True)
+                       .order_by("seq").values_list("pk", flat=True))
+        for done, batch_id in enumerate(pending):
+            challenge_batch_analyse(batch_id=batch_id, verifier=verifier)
+            progress("analyse", 0.05 + 0.85 * (done + 1) / len(pending), "Checking your moves")
+        if _pending_batches(challenge.pk):
+            # Frames were erased under us (the person withdrew, or the challenge was cancelled).
+            current = Challenge.objects.get(pk=challenge.pk)
+            if current.state != Challenge.State.VERIFYING:
+                return {"state": current.state, "reason": current.reason}
+            raise ChallengeError("A batch could not be analysed.", code="frames_erased", http_status=410)
+        progress("record", 0.95, "Recording the result")
+        challenge = challenge_decide(challenge=challenge, verifier=verifier)
     except JobLost:
         raise  # another worker owns the job now; it will decide
     except JobCancelled:
@@ -583,24 +947,28 @@ def _training_runs(frames: Sequence[tuple[int, int]], steps: Sequence[dict[str, 
     return runs
 
 
-def challenge_verdict_apply(*, challenge: Challenge, verdict: Verdict, now: datetime | None = None) -> Challenge:
+def challenge_verdict_apply(*, challenge: Challenge, verdict: Verdict, now: datetime | None = None,
+                            windows: dict[str, Any] | None = None,
+                            timings: dict[str, Any] | None = None) -> Challenge:
     """Turn a verdict into a pass (consent record, kept frames, embedding) or a failure (frames gone).
 
+    ``windows`` are the step and light windows as revealed (what the verdict was judged against;
+    they enter the record); ``timings`` go with the verdict for admins and benches.
     Safe to call twice or concurrently for one challenge: only the call whose conditional UPDATE
     moves the challenge out of "verifying" acts.
     """
     now = _now(now)
     challenge = Challenge.objects.get(pk=challenge.pk)  # the stored (normalised) values enter the record
+    verdict_json = {**_verdict_json(verdict), **({"timings": timings} if timings else {})}
     if not verdict.passed:
-        return challenge_verdict_fail(challenge=challenge, reason=verdict.reason, verdict=_verdict_json(verdict),
-                                      now=now)
+        return challenge_verdict_fail(challenge=challenge, reason=verdict.reason, verdict=verdict_json, now=now)
     keep = sorted({int(i) for i in verdict.training_frame_indices if 0 <= int(i) < challenge.frame_count})
     paths: list[str] = []
     with transaction.atomic():
         if ConsentRecord.objects.filter(user_id=challenge.user_id, withdrawn_at__isnull=True).exists():
             return challenge_verdict_fail(challenge=challenge, reason="consent_already_active", now=now)
         updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.VERIFYING).update(
-            state=Challenge.State.PASSED, reason="passed", decided_at=now, verdict=_verdict_json(verdict))
+            state=Challenge.State.PASSED, reason="passed", decided_at=now, verdict=verdict_json)
         if updated != 1:
             challenge.refresh_from_db()
             return challenge
@@ -621,9 +989,12 @@ def challenge_verdict_apply(*, challenge: Challenge, verdict: Verdict, now: date
             "embedding_sha256": None if embedding is None else _sha256(embedding.tobytes()),
             "steps_source": challenge.steps_source,
             **({"training_runs": runs} if with_runs else {}),
+            # The light sequence as shown (colours and times): evidence of a live face, nothing biometric.
+            **({"light": windows["light"]} if windows and windows.get("light") else {}),
         }
+        shown = windows["steps"] if windows else challenge.steps
         steps = [{**step, "seen_at_s": result["seen_at_s"]}
-                 for step, result in zip(challenge.steps, _verdict_json(verdict)["steps"], strict=False)]
+                 for step, result in zip(shown, verdict_json["steps"], strict=False)]
         record = ConsentRecord(
             user_id=challenge.user_id, notice_version=challenge.notice_version,
             notice_sha256=challenge.notice_sha256, purpose=settings.CHARCHA_PURPOSE, granted_at=now,
@@ -827,10 +1198,17 @@ def retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
         resumed += 1
     stale = list(Challenge.objects.filter(state=Challenge.State.OPEN, expires_at__lte=now).values_list("pk", flat=True))
     expired = _expire(challenge_ids=stale, now=now) if stale else 0
+    # A challenge decided inline whose web process died mid-decision: a verify job decides it now.
+    orphans = list(Challenge.objects.filter(state=Challenge.State.VERIFYING, job__isnull=True,
+                                            finished_at__lt=now - timedelta(minutes=1)))
+    for challenge in orphans:
+        with transaction.atomic():
+            if Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.VERIFYING, job__isnull=True).exists():
+                _verify_job_create(challenge=challenge, user_id=challenge.user_id)
     # Replay digests only need to outlive any challenge that could reuse them by a wide margin.
     digests, _ = SeenFrameDigest.objects.filter(seen_at__lt=now - timedelta(days=30)).delete()
     return {"consents_ended": ended, "erasures_resumed": resumed, "challenges_expired": expired,
-            "digests_pruned": digests}
+            "digests_pruned": digests, "decisions_resumed": len(orphans)}
 
 
 def frame_bytes_for_training(*, consent: ConsentRecord) -> list[tuple[int, bytes]]:

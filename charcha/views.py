@@ -60,6 +60,7 @@ def capture(request: HttpRequest) -> HttpResponse:
             "issue": reverse("charcha-api:challenge-issue"),
             "detail": reverse("charcha-api:challenge-detail", args=[null_id]),
             "frames": reverse("charcha-api:challenge-frames", args=[null_id]),
+            "cue": reverse("charcha-api:challenge-cue", args=[null_id]),
             "finish": reverse("charcha-api:challenge-finish", args=[null_id]),
             "cancel": reverse("charcha-api:challenge-cancel", args=[null_id]),
             "precheck": reverse("charcha-api:precheck"),

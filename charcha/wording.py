@@ -56,7 +56,18 @@ OUTCOMES: dict[str, Outcome] = {
     "expired": Outcome("The challenge expired", "Each challenge must be finished within 3 minutes. Start a new "
                        "one."),
     "cancelled": Outcome("The challenge was stopped", "It was cancelled or continued in another tab."),
-    "superseded": Outcome("Continued in another tab", "A newer challenge was started in another tab or window."),
+    "superseded": Outcome("Continued in another tab", "A newer challenge was started in another tab or window, so "
+                          "this one ended. It counts as an attempt."),
+    "abandoned": Outcome("The challenge was stopped", "It stopped after the moves had begun, so it counts as an "
+                         "attempt. Stay on this page until the end."),
+    "light_mismatch": Outcome("The screen's light did not reach your face", "Face the screen, close enough for its "
+                              "light to fall on your face, in a room that is not too bright, and try again."),
+    "light_flat": Outcome("The screen's light did not look right on your face", "Do the challenge yourself, facing "
+                          "the screen and the camera, without anything between you and the camera."),
+    "unrequested_action": Outcome("We saw a move that was not asked for", "Keep your face still between the "
+                                  "prompts and do only what each prompt asks, while it is shown."),
+    "identity_mismatch": Outcome("This is not the face this account verified", "Only the person who verified this "
+                                 "account before can record a consent with it."),
 }
 
 GENERIC = Outcome("The check did not pass", "Please try again, following each prompt as it appears.")

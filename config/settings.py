@@ -377,6 +377,9 @@ CHARCHA_IDENTITY_BACKEND = env_str("CHARCHA_IDENTITY_BACKEND", "auto")
 # Test hook: a fixed step list for the fake-webcam browser test. Deliberately not read from the
 # environment; honoured only under DEBUG or the test runner (see charcha.services.challenge_steps_new).
 CHARCHA_TEST_FIXED_STEPS: list[dict[str, Any]] | None = None
+# How long finishing a challenge waits for its last batch's analysis before handing the decision to
+# a verify job (the page sends the last batch, then finishes at once).
+CHARCHA_FINISH_WAIT_MS = env_int("CHARCHA_FINISH_WAIT_MS", 1500)
 CELERY_BEAT_SCHEDULE["charcha-retention"] = {
     "task": "charcha.retention_sweep", "schedule": env_float("CHARCHA_RETENTION_SWEEP_EVERY_S", 3600.0),
 }

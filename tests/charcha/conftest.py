@@ -6,6 +6,7 @@ import io
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -69,6 +70,12 @@ def failing_verdict(challenge: Challenge, reason: str = "action_missed") -> Verd
     steps = tuple(StepResult(action=s["action"], seen=False, seen_at_s=None, peak_signal=0.2) for s in challenge.steps)
     return Verdict(passed=False, reason=reason, message="We did not see you look up while that prompt was showing.",
                    steps=steps, training_frame_indices=(), embedding=None, frame_count=challenge.frame_count)
+
+
+@pytest.fixture(autouse=True)
+def _finish_without_waiting(settings: Any) -> None:
+    # Unit tests run tasks eagerly or not at all: nothing analyses a batch while finish waits.
+    settings.CHARCHA_FINISH_WAIT_MS = 0
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from charcha.models import CaptureFrame, Challenge, ConsentRecord
 from charcha.notices import CURRENT_VERSION, notice_current
 from charcha.services import challenge_finish, challenge_verdict_apply
+from charcha.wording import PROMPTS
 from tests.charcha.conftest import at, cadence, issue, jpeg, passing_verdict, stream
 from tests.conftest import stored_files
 
@@ -40,12 +41,17 @@ def state_of(challenge_id: str, media: Path) -> tuple[Any, ...]:
     return c.state, c.frame_count, c.batch_count, CaptureFrame.objects.count(), stored_files(media)
 
 
-def test_issue_answers_steps_prompts_nonce_and_capture_settings(api_user: APIClient, user: User) -> None:
+def test_issue_answers_nonce_duration_and_capture_settings_but_no_schedule(api_user: APIClient, user: User) -> None:
     body = issue_via_api(api_user)
     challenge = Challenge.objects.get(pk=body["id"])
     assert challenge.user == user
-    assert [s["action"] for s in body["steps"]] == [s["action"] for s in challenge.steps]
-    assert all(s["prompt"] for s in body["steps"])
+    assert set(body) == {"id", "nonce", "issued_at", "expires_at", "duration_ms", "cue_every_ms", "capture"}
+    # Nothing of the secret schedule: no action, no prompt, no colour, no window.
+    text = json.dumps(body)
+    assert not any(s["action"] in text or PROMPTS[s["action"]] in text for s in challenge.steps)
+    assert challenge.light and "rgb" not in text and "light" not in text and "steps" not in text
+    assert body["duration_ms"] == round((challenge.steps[-1]["end_s"] + 0.6) * 1000)
+    assert body["cue_every_ms"] == 120
     assert body["capture"] == {"fps": 15, "max_side": 640, "jpeg_quality": 0.8, "batch_ms": 1000,
                                "max_lag_ms": 4000, "min_interval_ms": 40, "max_frames_per_batch": 40, "tail_s": 0.6}
     assert challenge.ip == "127.0.0.1"

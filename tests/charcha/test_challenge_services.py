@@ -19,6 +19,7 @@ from charcha.models import CaptureFrame, Challenge, ChallengeLockout, UserDataKe
 from charcha.notices import notice_current
 from charcha.services import (
     ACTIONS,
+    challenge_cancel,
     challenge_finish,
     challenge_frames_add,
     challenge_issue,
@@ -63,8 +64,11 @@ def test_issued_steps_differ_between_challenges(user: User) -> None:
     now = timezone.now()
     sequences = set()
     for i in range(12):
-        challenge = issue(user, now + timedelta(seconds=i)).challenge
+        issued = issue(user, now + timedelta(seconds=i))
+        challenge = issued.challenge
         sequences.add(tuple((s["action"], s["start_s"]) for s in challenge.steps))
+        # Given up before any step was shown: not an attempt (a superseded one would count).
+        challenge_cancel(user=user, challenge_id=challenge.pk, nonce=issued.nonce, now=at(challenge, 100))
     assert len(sequences) == 12
 
 
@@ -85,7 +89,8 @@ def test_a_new_challenge_supersedes_the_open_one_and_deletes_its_frames(user: Us
     assert len(stored_files(media_root)) == 5
     second = issue(user, now + timedelta(seconds=2))
     first.challenge.refresh_from_db()
-    assert (first.challenge.state, first.challenge.reason) == (Challenge.State.CANCELLED, "superseded")
+    # A failed attempt, not a free re-roll: it counts towards the lockout.
+    assert (first.challenge.state, first.challenge.reason) == (Challenge.State.FAILED, "superseded")
     assert CaptureFrame.objects.count() == 0
     assert stored_files(media_root) == []
     with pytest.raises(ChallengeError) as err:

@@ -68,4 +68,5 @@ def test_the_retention_sweep_is_scheduled_and_registered() -> None:
 @pytest.mark.django_db
 def test_the_retention_task_runs_the_sweep() -> None:
     result = celery_app.tasks["charcha.retention_sweep"].apply().get()
-    assert result == {"consents_ended": 0, "erasures_resumed": 0, "challenges_expired": 0, "digests_pruned": 0}
+    assert result == {"consents_ended": 0, "erasures_resumed": 0, "challenges_expired": 0, "digests_pruned": 0,
+                      "decisions_resumed": 0}

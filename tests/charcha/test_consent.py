@@ -360,7 +360,8 @@ def test_retention_sweep_erases_consents_past_their_deadline(user: User, other_u
 
     result = retention_sweep(now=sweep_at)
 
-    assert result == {"consents_ended": 1, "erasures_resumed": 0, "challenges_expired": 1, "digests_pruned": 23}
+    assert result == {"consents_ended": 1, "erasures_resumed": 0, "challenges_expired": 1, "digests_pruned": 23,
+                      "decisions_resumed": 0}
     assert list(SeenFrameDigest.objects.values_list("digest", flat=True)) == ["b" * 64]
     expiring.refresh_from_db()
     assert (expiring.end_reason, expiring.withdrawn_at) == ("retention", expiring.retention_until + timedelta(minutes=1))
@@ -374,7 +375,8 @@ def test_retention_sweep_erases_consents_past_their_deadline(user: User, other_u
     assert keeping.withdrawn_at is None
     assert biometric_traces(other_user, media_root)["frames"] == 3
     assert retention_sweep(now=expiring.retention_until + timedelta(minutes=2)) == {
-        "consents_ended": 0, "erasures_resumed": 0, "challenges_expired": 0, "digests_pruned": 0}
+        "consents_ended": 0, "erasures_resumed": 0, "challenges_expired": 0, "digests_pruned": 0,
+                      "decisions_resumed": 0}
 
 
 def test_an_interrupted_erasure_is_finished_by_the_sweep(user: User, media_root: Path) -> None:
