@@ -74,7 +74,8 @@ NOT_COUNTED_FAILURES = ("internal_error", "consent_already_active")
 # the first step comes this long after the light phase ends (the last colour fades to neutral).
 LIGHT_START_S = 0.5
 STEPS_AFTER_LIGHT_S = (0.4, 0.7)
-# The steady white-ish light the page shows outside the coloured segments.
+# The steady white-ish light the page shows outside the coloured segments; the light judge models
+# the same (charcha.vision.light.NEUTRAL_RGB, a test keeps them equal without importing the engine here).
 NEUTRAL_RGB = (236, 236, 230)
 JPEG_MAGIC = b"\xff\xd8\xff"
 # From notice version 2 a pass also keeps short runs of consecutive frames around the moves seen:

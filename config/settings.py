@@ -375,7 +375,7 @@ CHARCHA_FRAME_MAX_BYTES = 300_000
 CHARCHA_MAX_CAPTURE_LAG_MS = env_int("CHARCHA_MAX_CAPTURE_LAG_MS", 4000)
 CHARCHA_IDENTITY_BACKEND = env_str("CHARCHA_IDENTITY_BACKEND", "auto")
 # Test hook: a fixed step list for the fake-webcam browser test. Deliberately not read from the
-# environment; honoured only under DEBUG or the test runner (see charcha.services.challenge_steps_new).
+# environment; honoured only under DEBUG or the test runner (see charcha.services.challenge_schedule_new).
 CHARCHA_TEST_FIXED_STEPS: list[dict[str, Any]] | None = None
 # How long finishing a challenge waits for its last batch's analysis before handing the decision to
 # a verify job (the page sends the last batch, then finishes at once).
