@@ -24,9 +24,20 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from charcha.testing.head3d import (
+    Camera,
+    HeadActor,
+    HeadRenderer,
+    Lighting,
+    encode_srgb,
+    head_model,
+    screen_light,
+    srgb_to_linear,
+)
 from charcha.testing.synth import FacePuppet, FaceState
 from charcha.vision.challenge import challenge_duration_s, generate_steps
-from charcha.vision.types import CapturedFrame, ChallengeStep
+from charcha.vision.light import page_colour_at
+from charcha.vision.types import CapturedFrame, ChallengeStep, LightSegment
 
 FPS = 15.0
 SIZE = (320, 240)
@@ -668,3 +679,240 @@ def with_times(attempt: Attempt, times: Sequence[float] | np.ndarray) -> Attempt
     """The same frames with other capture times (for tests of the timing rules)."""
     frames = [replace(f, t_s=float(t)) for f, t in zip(attempt.frames, times, strict=True)]
     return replace(attempt, frames=frames)
+
+
+# ================================================================================================
+# Issue 13: challenges with a light phase; genuine attempts by a textured 3-D head lit by the
+# screen (charcha.testing.head3d); attacks that must fake the light. Every generator has the shape
+#     fn(photo, steps, light, fps, rng) -> list[CapturedFrame]
+# where ``steps`` and ``light`` are the challenge as the server revealed it.
+# ================================================================================================
+
+LIVE_SIZE = (320, 240)
+LIVE_FPS = 15.0
+
+
+def plan_challenge(rng: random.Random, *, n_steps: int = 4) -> tuple[list[ChallengeStep], list[LightSegment]]:
+    """A challenge as the server issues and reveals it: the light phase, then the steps.
+
+    Reveal times come 0-150 ms after the planned times (the page polls the cue endpoint), and a
+    light segment lasts until the next one's reveal.
+    """
+    from charcha.vision.light import generate_light_sequence
+
+    plan = generate_light_sequence(rng, start_s=rng.uniform(0.4, 0.6))
+    reveals = [start + rng.uniform(0.0, 0.15) for _, start, _ in plan]
+    light = [
+        LightSegment(rgb, round(reveals[i], 3), round(reveals[i + 1] if i + 1 < len(plan) else end, 3))
+        for i, (rgb, _start, end) in enumerate(plan)
+    ]
+    light_end = plan[-1][2]
+    planned = generate_steps(rng, n_steps=n_steps, lead_in_s=(light_end + 0.5, light_end + 0.8))
+    steps = []
+    for s in planned:
+        reveal = s.start_s + rng.uniform(0.0, 0.15)
+        steps.append(ChallengeStep(s.action, round(reveal, 3), round(reveal + (s.end_s - s.start_s), 3)))
+    return steps, light
+
+
+def attempt_duration_s(steps: Sequence[ChallengeStep], light: Sequence[LightSegment]) -> float:
+    return max([challenge_duration_s(steps), *(seg.end_s + 0.3 for seg in light)])
+
+
+@functools.cache
+def photo(name: str) -> np.ndarray:
+    """The real photographs the bench uses: ``astronaut`` (person A) and ``camera`` (person B,
+    cropped and enlarged so FaceMesh finds him)."""
+    from skimage import data
+
+    if name == "astronaut":
+        return np.ascontiguousarray(data.astronaut())
+    if name == "camera":
+        crop = cv2.resize(data.camera()[40:300, 100:360], (520, 520), interpolation=cv2.INTER_CUBIC)
+        return np.ascontiguousarray(np.stack([crop] * 3, axis=-1))
+    raise ValueError(f"unknown photo {name!r}")
+
+
+def random_lighting(rng: random.Random) -> Lighting:
+    """A room and a screen: dim to bright rooms, a main light from above, ahead or beside, warm to
+    cool light; the screen between a fifth and three fifths of the room's light on the face."""
+    ambient = rng.uniform(0.25, 0.55)
+    room = rng.uniform(0.1, 0.45)
+    # A ceiling light or a window: 15-70 degrees above the face, from straight ahead to the side.
+    azimuth, elevation = math.radians(rng.uniform(-90, 90)), math.radians(rng.uniform(15, 70))
+    room_dir = (math.sin(azimuth) * math.cos(elevation), -math.sin(elevation), -math.cos(azimuth) * math.cos(elevation))
+    warm = rng.uniform(-0.08, 0.12)
+    room_rgb = (1.0, 1.0 - 0.4 * warm, 1.0 - warm)
+    screen = (ambient + 0.6 * room) * rng.uniform(0.2, 0.6)
+    return Lighting(ambient=ambient, room=room, room_dir=room_dir, room_rgb=room_rgb, screen=screen,
+                    specular=rng.uniform(0.02, 0.08), shininess=rng.uniform(8, 20),
+                    screen_dir=(rng.uniform(-0.1, 0.1), rng.uniform(0.1, 0.35), -1.0))
+
+
+def random_camera(rng: random.Random) -> Camera:
+    return Camera(noise_sigma=rng.uniform(1.0, 3.0), jpeg_quality=rng.randint(70, 92),
+                  ae_strength=rng.uniform(0.2, 0.6), ae_tau_s=rng.uniform(0.8, 2.0),
+                  awb_strength=rng.uniform(0.0, 0.4), gamma=rng.uniform(2.0, 2.5), seed=rng.randrange(1 << 30))
+
+
+def display_lag_s(rng: random.Random) -> float:
+    """From the page's reveal to the light on the face in a captured frame: the colour change is
+    drawn at the next frame, the display shows it, the camera exposes and delivers."""
+    return rng.uniform(0.05, 0.3)
+
+
+def genuine_head(
+    photo_rgb: np.ndarray,
+    steps: Sequence[ChallengeStep],
+    light: Sequence[LightSegment],
+    fps: float,
+    rng: random.Random,
+    *,
+    size: tuple[int, int] = LIVE_SIZE,
+) -> list[CapturedFrame]:
+    """A person in front of the screen: the photo's 3-D head, lit physically by the room and by the
+    page's colours, acting every step after a human reaction time, with spontaneous blinks, sway,
+    auto exposure, sensor noise and JPEG."""
+    frames, _ = _live_head(photo_rgb, steps, light, fps, rng, size=size)
+    return frames
+
+
+def _live_head(
+    photo_rgb: np.ndarray,
+    steps: Sequence[ChallengeStep],
+    light: Sequence[LightSegment],
+    fps: float,
+    rng: random.Random,
+    *,
+    size: tuple[int, int] = LIVE_SIZE,
+) -> tuple[list[CapturedFrame], list[np.ndarray]]:
+    """Genuine frames plus the true landmarks of each (for attacks built on a live head)."""
+    model = head_model(photo_rgb)
+    skin = rng.uniform(0.35, 1.1)
+    renderer = HeadRenderer(model, size=size, face_width_frac=rng.uniform(0.27, 0.36), lighting=random_lighting(rng),
+                            skin=(skin, skin * rng.uniform(0.95, 1.02), skin * rng.uniform(0.92, 1.02)))
+    duration = attempt_duration_s(steps, light)
+    actor = HeadActor(rng, duration_s=duration + 1)
+    for step in steps:
+        actor.cue(step.action, step.start_s)
+    camera = random_camera(rng)
+    lag = display_lag_s(rng)
+    frames, marks = [], []
+    for t in capture_times(rng, duration, fps):
+        pose = actor.pose(t)
+        image = renderer.render(pose, page_colour_at(light, t - lag))
+        frames.append(CapturedFrame(t_s=t, image=camera.capture(image, t)))
+        marks.append(renderer.landmarks(pose))
+    return frames, marks
+
+
+# -- attacks on the light challenge ---------------------------------------------------------------
+
+
+def _linear(image: np.ndarray) -> np.ndarray:
+    return srgb_to_linear(image.astype(np.float32) / 255.0)
+
+
+@functools.cache
+def _room_backdrop(size: tuple[int, int]) -> np.ndarray:
+    """The attacker's room behind a held-up photo, linear."""
+    return _linear(_background(size))
+
+
+def _plane_pose_at(t: float, steps: Sequence[ChallengeStep], rng_state: list[tuple[float, float, float, float]],
+                   wobble: Wobble, base: tuple[float, float, float]) -> tuple[float, float, float]:
+    yaw, pitch, roll = (b + w for b, w in zip(base, wobble.at(t), strict=True))
+    for (onset, dur, d_yaw, d_pitch), step in zip(rng_state, steps, strict=False):
+        lv = Move(step.action, onset, 0.2, dur, 0.2, 1.0).level(t)
+        yaw += lv * d_yaw
+        pitch += lv * d_pitch
+    return yaw, pitch, roll
+
+
+def flat_photo(
+    photo_rgb: np.ndarray,
+    steps: Sequence[ChallengeStep],
+    light: Sequence[LightSegment],
+    fps: float,
+    rng: random.Random,
+    *,
+    size: tuple[int, int] = LIVE_SIZE,
+    variant: str | None = None,
+) -> list[CapturedFrame]:
+    """A printed photo held before the camera, lit physically by the room and the screen: one flat
+    plane ("moved": turned and nodded with the prompts; "tilted": held at a slant), or two planes
+    ("folded": creased down the nose, the attack that gives a photo a 3-D nose)."""
+    variant = variant or rng.choice(["moved", "folded", "tilted"])
+    lm = head_model(photo_rgb).landmarks
+    lighting = random_lighting(rng)
+    camera = random_camera(rng)
+    lag = display_lag_s(rng)
+    w, h = size
+    face_w = float(np.ptp(lm[:468, 0]))
+    k = rng.uniform(0.27, 0.36) * w / face_w  # world units per photo pixel at the focal distance
+    nose = lm[1, :2]
+    fold = math.radians(rng.uniform(25, 70)) if variant == "folded" else 0.0
+    base = (rng.uniform(-35, 35), rng.uniform(-25, 25), rng.uniform(-8, 8)) if variant == "tilted" else (0.0, 0.0, rng.uniform(-5, 5))
+    moves = []
+    for step in steps:
+        big = rng.uniform(20, 45) * rng.choice([-1, 1])
+        if step.action in ("turn_left", "turn_right"):
+            d = (big if step.action == "turn_left" else -abs(big), rng.uniform(-5, 5))
+        elif step.action in ("look_up", "look_down"):
+            d = (rng.uniform(-5, 5), abs(big) if step.action == "look_up" else -abs(big))
+        else:  # a photo cannot blink or smile: the attacker tries distorting it
+            d = (rng.uniform(-30, 30), rng.uniform(-30, 30))
+        moves.append((step.start_s + rng.uniform(0.2, 0.5), rng.uniform(0.4, 0.8), *d) if variant != "tilted" else (0.0, 0.0, 0.0, 0.0))
+    wobble = Wobble.make(rng, [2.0, 2.0, 2.0], 0.15, 0.8)
+    photo_lin = _linear(np.ascontiguousarray(photo_rgb[:, :, :3])) * rng.uniform(0.8, 0.95)  # paper and ink
+    ph, pw = photo_lin.shape[:2]
+    back = _room_backdrop(size)
+    l_room, l_screen = _unit_vec(lighting.room_dir), _unit_vec(lighting.screen_dir)
+    room_rgb = np.asarray(lighting.room_rgb, np.float32)
+    f = float(w)
+    offset = (rng.uniform(-0.05, 0.05) * w, rng.uniform(-0.04, 0.04) * h)
+    frames = []
+    for t in capture_times(rng, attempt_duration_s(steps, light), fps):
+        yaw, pitch, roll = _plane_pose_at(t, steps, moves, wobble, base)
+        rot = _rot3(yaw, pitch, roll)
+        c = screen_light(page_colour_at(light, t - lag))
+        out = back * (room_rgb * (lighting.ambient + 0.5 * lighting.room) + c * lighting.screen * lighting.backdrop_screen)
+        halves = [(0.0, float(nose[0]), -fold / 2), (float(nose[0]), float(pw), fold / 2)] if fold else [(0.0, float(pw), 0.0)]
+        for u0, u1, angle in halves:
+            # The half's corners in 3-D: the crease is the vertical line through the nose.
+            corners_uv = np.array([[u0, 0], [u1, 0], [u1, ph], [u0, ph]], np.float64)
+            local = np.zeros((4, 3))
+            local[:, 0] = (corners_uv[:, 0] - nose[0]) * k
+            local[:, 1] = (corners_uv[:, 1] - nose[1]) * k
+            fold_rot = _rot3(math.degrees(angle), 0.0, 0.0)
+            world = local @ fold_rot.T @ rot.T
+            z = world[:, 2] + f
+            if np.any(z < 0.2 * f):
+                continue
+            proj = np.stack([f * world[:, 0] / z + w / 2 + offset[0], f * world[:, 1] / z + h * 0.47 + offset[1]], axis=1)
+            hom = cv2.getPerspectiveTransform(corners_uv.astype(np.float32), proj.astype(np.float32))
+            normal = rot @ fold_rot @ np.array([0.0, 0.0, -1.0])
+            if normal[2] > 0:  # the back of the paper
+                continue
+            room = lighting.ambient + lighting.room * max(float(normal @ l_room), 0.0)
+            lambert = max(float(normal @ l_screen), 0.0)
+            shade = room_rgb * room + c * lighting.screen * lambert
+            warped = cv2.warpPerspective(photo_lin, hom, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            mask = cv2.warpPerspective(np.ones((ph, pw), np.float32), hom, size, flags=cv2.INTER_LINEAR)
+            out = out * (1 - mask[:, :, None]) + warped * shade
+        frames.append(CapturedFrame(t_s=t, image=camera.capture(encode_srgb(out), t)))
+    return frames
+
+
+def _unit_vec(v: Sequence[float]) -> np.ndarray:
+    a = np.asarray(v, np.float64)
+    return a / float(np.linalg.norm(a))
+
+
+def _rot3(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """Rotation in camera axes (x right, y down, z away): yaw about y, pitch about x, roll about z."""
+    a, b, c = (math.radians(v) for v in (yaw_deg, pitch_deg, roll_deg))
+    ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    rz = np.array([[math.cos(c), -math.sin(c), 0], [math.sin(c), math.cos(c), 0], [0, 0, 1]])
+    return rz @ rx @ ry

@@ -1,0 +1,386 @@
+"""The light challenge: a safe colour sequence, the face's colour per region, and the judgement.
+
+The page lights the user's face with a short sequence of colours the server draws and reveals in
+real time. A real face, lit by the screen from the front, (1) changes colour with the screen,
+after the display's and camera's lag, and (2) changes more where it faces the screen (forehead,
+nose, the middle of the cheeks) than on its sides (the face oval's flanks, the jaw), which turn
+away from it. A photo, a tablet showing a face, or a warped photo is flat (or two flat halves): it
+reflects the light uniformly, or not at all; an injected video stream does not see the light, and
+a recording replayed against a new challenge followed another sequence.
+
+Colours are compared in *relative* terms (each region's change divided by its own level), so a
+face's albedo, skin tone and the room's own light cancel out; what is left is geometry.
+
+Safety (WCAG 2.3.1, three flashes or below threshold): the sequence changes colour at most about
+1.4 times a second and every change ramps over ~200 ms; all its colours have nearly the same
+relative luminance (0.24-0.34), so no change between two of them is even a "general flash"
+transition (>= 10 % of the maximum luminance); none is a saturated red (linear R / (R + G + B)
+>= 0.8 is WCAG's definition; the palette stays below 0.7). :func:`light_safety_problems` checks a
+sequence against those rules, including the entry from and the return to the neutral light.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from charcha.vision.types import LightSegment
+
+Plan = list[tuple[tuple[int, int, int], float, float]]
+
+# The page's steady light outside the light phase (and the base it ramps from and back to).
+NEUTRAL_RGB: tuple[int, int, int] = (236, 236, 230)
+RAMP_S = 0.2  # every colour change is a linear ramp of this length (in sRGB, as CSS transitions)
+SEGMENT_S = (0.7, 1.0)  # at most 1 / 0.7 = 1.43 changes a second
+N_SEGMENTS = (4, 5)
+LUMINANCE_BAND = (0.24, 0.34)  # relative luminance of every palette colour
+MAX_RED_RATIO = 0.7  # WCAG's saturated red starts at 0.8
+FLASH_DELTA = 0.1  # WCAG: a transition is a change of relative luminance of 10 % or more
+MIN_HUE_STEP = 0.22  # consecutive colours at least this far apart on the hue circle (0..1)
+
+
+def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def relative_luminance(rgb: Sequence[float] | np.ndarray) -> float:
+    """WCAG relative luminance of an sRGB colour (0..255)."""
+    lin = _srgb_to_linear(np.asarray(rgb, dtype=np.float64) / 255.0)
+    return float(0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2])
+
+
+def red_ratio(rgb: Sequence[float] | np.ndarray) -> float:
+    """Linear R / (R + G + B): WCAG calls a colour saturated red from 0.8."""
+    lin = _srgb_to_linear(np.asarray(rgb, dtype=np.float64) / 255.0)
+    return float(lin[0] / max(float(lin.sum()), 1e-9))
+
+
+def _palette(n_hues: int = 12) -> tuple[tuple[int, int, int], ...]:
+    """Hues around the circle at 60 % saturation, each scaled to the middle of the luminance band."""
+    out = []
+    target = sum(LUMINANCE_BAND) / 2
+    for k in range(n_hues):
+        r, g, b = colorsys.hsv_to_rgb(k / n_hues, 0.6, 1.0)
+        lo, hi = 0.05, 1.0
+        for _ in range(40):  # bisection on the value (brightness) for the target luminance
+            mid = (lo + hi) / 2
+            if relative_luminance([255 * r * mid, 255 * g * mid, 255 * b * mid]) < target:
+                lo = mid
+            else:
+                hi = mid
+        rgb = (round(255 * r * lo), round(255 * g * lo), round(255 * b * lo))
+        if LUMINANCE_BAND[0] <= relative_luminance(rgb) <= LUMINANCE_BAND[1] and red_ratio(rgb) < MAX_RED_RATIO:
+            out.append(rgb)
+    return tuple(out)
+
+
+PALETTE: tuple[tuple[int, int, int], ...] = _palette()
+
+
+def _hue(rgb: tuple[int, int, int]) -> float:
+    return colorsys.rgb_to_hsv(*(c / 255 for c in rgb))[0]
+
+
+def generate_light_sequence(
+    rng: random.Random,
+    *,
+    start_s: float,
+    n_segments: tuple[int, int] = N_SEGMENTS,
+    segment_s: tuple[float, float] = SEGMENT_S,
+    palette: Sequence[tuple[int, int, int]] = PALETTE,
+) -> Plan:
+    """A random plan of (colour, planned start, planned end), back to back from ``start_s``.
+
+    Consecutive colours are far apart in hue (so a change is visible in every channel's ratio)
+    and never the same; the first colour is never the neutral one.
+    """
+    if segment_s[0] < 0.7 - 1e-9 or segment_s[0] > segment_s[1]:
+        raise ValueError("segments shorter than 0.7 s would change colour more than 1.4 times a second")
+    n = rng.randint(*n_segments)
+    plan: Plan = []
+    t = start_s
+    previous: tuple[int, int, int] | None = None
+    for _ in range(n):
+        choices = [
+            c for c in palette
+            if previous is None or min(abs(_hue(c) - _hue(previous)), 1 - abs(_hue(c) - _hue(previous))) >= MIN_HUE_STEP
+        ]
+        colour = rng.choice(choices)
+        length = round(rng.uniform(*segment_s), 3)
+        plan.append((colour, round(t, 3), round(t + length, 3)))
+        t += length
+        previous = colour
+    return plan
+
+
+def light_safety_problems(plan: Sequence[tuple[tuple[int, int, int], float, float]] | Sequence[LightSegment]) -> list[str]:
+    """What is wrong with a light plan under WCAG 2.3.1 (empty: nothing).
+
+    The page's luminance is simulated at 100 Hz with its ramps, entering from and returning to the
+    neutral light; a flash is a pair of opposing luminance transitions of >= 10 % where the darker
+    state is below 0.8; no one-second window may hold more than three; a red flash (any
+    transition to or from a saturated red) is never allowed.
+    """
+    items = [(tuple(p.rgb), p.start_s, p.end_s) if isinstance(p, LightSegment) else p for p in plan]
+    problems = []
+    for rgb, start, end in items:
+        if red_ratio(rgb) >= 0.8:
+            problems.append(f"{rgb} is a saturated red")
+        if end - start < 0.7 - 1e-9:
+            problems.append(f"segment at {start:.2f} s lasts {end - start:.2f} s (< 0.7 s)")
+    if not items:
+        return problems
+    segs = [LightSegment(tuple(rgb), float(s), float(e)) for rgb, s, e in items]  # type: ignore[arg-type]
+    t0, t1 = segs[0].start_s - 1.0, segs[-1].end_s + 1.0
+    times = np.arange(t0, t1, 0.01)
+    lum = np.array([relative_luminance(page_colour_at(segs, t)) for t in times])
+    # Transitions: monotonic runs of the luminance whose total change is >= 10 %.
+    transitions: list[tuple[float, int, float]] = []  # (time, direction, darker level)
+    run_start, direction = 0, 0
+    for i in range(1, len(lum) + 1):
+        d = 0 if i == len(lum) else int(np.sign(round(lum[i] - lum[i - 1], 6)))
+        if i < len(lum) and (d == 0 or d == direction or direction == 0):
+            direction = direction or d
+            continue
+        change = lum[i - 1] - lum[run_start]
+        if abs(change) >= FLASH_DELTA and min(lum[i - 1], lum[run_start]) < 0.8:
+            transitions.append((float(times[i - 1]), int(np.sign(change)), float(min(lum[i - 1], lum[run_start]))))
+        run_start, direction = i - 1, d
+    flashes = [transitions[k][0] for k in range(1, len(transitions)) if transitions[k][1] != transitions[k - 1][1]]
+    for t in flashes:
+        within = sum(1 for u in flashes if t <= u < t + 1.0)
+        if within > 3:
+            problems.append(f"{within} flashes within one second from {t:.2f} s")
+            break
+    return problems
+
+
+def page_colour_at(segments: Sequence[LightSegment], t: float, *, ramp_s: float = RAMP_S,
+                   neutral: tuple[int, int, int] = NEUTRAL_RGB) -> np.ndarray:
+    """The sRGB colour (3,) the page shows at time ``t``: each segment from its reveal, reached
+    by a linear ramp from the previous colour; neutral before the first and after the last."""
+    colour = np.asarray(neutral, np.float64)
+    previous = colour
+    for seg in segments:
+        if t < seg.start_s:
+            break
+        previous = colour
+        colour = np.asarray(seg.rgb, np.float64)
+        if t < seg.start_s + ramp_s:
+            u = (t - seg.start_s) / ramp_s
+            return previous + (colour - previous) * u
+        if t >= seg.end_s and seg is segments[-1]:
+            u = min(1.0, (t - seg.end_s) / ramp_s)
+            return colour + (np.asarray(neutral, np.float64) - colour) * u
+    return colour
+
+
+# -- measuring the face ----------------------------------------------------------------------------
+
+# Regions as (name, landmarks whose mean is the centre, pull towards the nose tip 0..1, radius in
+# eye distances). Centre regions face the screen; periphery regions are the oval's flanks at eye
+# and jaw height, pulled inwards so that landmark jitter keeps them on skin, not hair or background.
+_REGIONS: tuple[tuple[str, tuple[int, ...], float, float], ...] = (
+    ("forehead", (151, 9), 0.0, 0.2),
+    ("nose", (195, 5), 0.0, 0.09),
+    ("cheek_right", (36, 205), 0.0, 0.14),
+    ("cheek_left", (266, 425), 0.0, 0.14),
+    ("side_right", (93, 234), 0.12, 0.1),
+    ("side_left", (323, 454), 0.12, 0.1),
+    ("jaw_right", (172, 136), 0.12, 0.1),
+    ("jaw_left", (397, 365), 0.12, 0.1),
+)
+REGION_NAMES: tuple[str, ...] = (*(r[0] for r in _REGIONS), "background")
+# The colour-following test uses the regions that face the screen most and are largest.
+CENTRE = (0, 2, 3)
+PERIPHERY = (4, 5, 6, 7)
+# The shape test pairs each cheek with the flank on its own side of the face: a photo folded down
+# the nose puts each pair on one flat half, so the pair responds alike.
+SHAPE_PAIRS = ((2, 4), (3, 5))
+BACKGROUND = 8
+_NOSE_TIP = 1
+# Camera values are decoded with a plain power law, not the sRGB curve: a camera's tone curve is
+# close to a power law whose exponent varies by model, and under any power law a surface's
+# *relative* change stays the same at every brightness (scaled by one common factor), which is what
+# the shape test compares. The sRGB curve's linear toe would bend the dark regions' changes.
+DECODE_GAMMA = 2.2
+_LINEAR_LUT = ((np.arange(256) / 255.0) ** DECODE_GAMMA).astype(np.float32)
+
+
+def measure_regions(image_rgb: np.ndarray, landmarks_px: np.ndarray) -> np.ndarray:
+    """Mean linear colour (K, 3) float32 of the regions :data:`REGION_NAMES` of one frame
+    (decoded with the power law :data:`DECODE_GAMMA`).
+
+    The last row is a background reference beside the head (NaN where the frame has no room for
+    it). ~0.2 ms at 320x240: only small windows around each region are touched.
+    """
+    lm = np.asarray(landmarks_px, dtype=np.float64)[:, :2]
+    h, w = image_rgb.shape[:2]
+    iod = float(np.hypot(*(lm[468] - lm[473]))) if len(lm) > 473 else float(np.hypot(*(lm[33] - lm[263]))) * 0.8
+    iod = max(iod, 4.0)
+    out = np.full((len(REGION_NAMES), 3), np.nan, np.float32)
+    nose = lm[_NOSE_TIP]
+    for k, (_name, ids, pull, radius) in enumerate(_REGIONS):
+        centre = lm[list(ids)].mean(axis=0)
+        centre = centre + pull * (nose - centre)
+        out[k] = _disc_mean(image_rgb, centre, max(1.5, radius * iod), w, h)
+    # Background: beside the head at eye height, 1.3 face widths from the face's centre.
+    face_w = float(np.ptp(lm[:468, 0]))
+    mid = lm[:468].mean(axis=0)
+    found = [
+        _disc_mean(image_rgb, np.array([mid[0] + side * 1.3 * face_w, mid[1] - 0.1 * face_w]), 0.25 * iod, w, h)
+        for side in (-1.0, 1.0)
+    ]
+    valid = [f for f in found if np.all(np.isfinite(f))]
+    if valid:
+        out[BACKGROUND] = np.mean(valid, axis=0)
+    return out
+
+
+def _disc_mean(image: np.ndarray, centre: np.ndarray, radius: float, w: int, h: int) -> np.ndarray:
+    cx, cy = float(centre[0]), float(centre[1])
+    x0, x1 = max(0, int(math.floor(cx - radius))), min(w, int(math.ceil(cx + radius)) + 1)
+    y0, y1 = max(0, int(math.floor(cy - radius))), min(h, int(math.ceil(cy + radius)) + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2 or not (0 <= cx < w and 0 <= cy < h):
+        return np.full(3, np.nan, np.float32)
+    ys, xs = np.ogrid[y0:y1, x0:x1]
+    mask = (xs - cx) ** 2 + (ys - cy) ** 2 <= radius * radius
+    if not mask.any():
+        return np.full(3, np.nan, np.float32)
+    lin = _LINEAR_LUT[image[y0:y1, x0:x1][mask]]
+    return lin.mean(axis=0).astype(np.float32)
+
+
+# -- judging ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LightResult:
+    ok: bool
+    reason: str  # "passed" | "light_mismatch" | "light_flat"
+    detail: str
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LightPolicy:
+    """Thresholds of :func:`judge_light` (see the measurements quoted beside each)."""
+
+    max_lag_s: float = 0.6
+    lag_step_s: float = 0.02
+    min_frames: int = 12
+    # The face's colour must follow the light: the shared relative gain of the centre regions,
+    # in units of its standard error.
+    min_follow_z: float = 6.0
+    min_follow_r2: float = 0.5
+    # ... and be shaped like a face: centre gain / periphery gain.
+    min_shape_ratio: float = 1.25
+
+
+def judge_light(
+    times_s: np.ndarray,
+    regions: np.ndarray,
+    segments: Sequence[LightSegment],
+    policy: LightPolicy | None = None,
+) -> LightResult:
+    """Does the face's colour follow ``segments`` (with a lag of 0-600 ms) and is its response
+    shaped like a face? ``regions`` is (N, K, 3) from :func:`measure_regions` (NaN rows: no face).
+
+    Model, per region r and colour channel k, over the frames of the light phase:
+        y_rk(t) = m_rk * (1 + g_r * (L_k(t - lag) - mean L_k)) + drift_rk * (t - mean t)
+    where L is the page's linear light. ``g_r`` is the region's relative gain, shared by its three
+    channels: a surface's albedo scales all of its change, so a grey, a red and a blue screen move
+    each channel by the same fraction of its level. The lag is the one that explains the centre
+    regions best.
+    """
+    policy = policy or LightPolicy()
+    segs = sorted(segments, key=lambda s: s.start_s)
+    if len(segs) < 2:
+        return LightResult(True, "passed", "no light phase to check", {})
+    times = np.asarray(times_s, dtype=np.float64)
+    values = np.asarray(regions, dtype=np.float64)
+    if values.ndim != 3 or len(values) != len(times) or values.shape[1] < len(REGION_NAMES) - 1:
+        return LightResult(False, "light_mismatch", f"no usable light measurements (shape {values.shape})", {})
+    face = values[:, : BACKGROUND]
+    usable = np.all(np.isfinite(face), axis=(1, 2))
+
+    best: tuple[float, float, dict[str, np.ndarray]] | None = None
+    for lag in np.arange(0.0, policy.max_lag_s + 1e-9, policy.lag_step_s):
+        sel = usable & (times >= segs[0].start_s + lag + RAMP_S) & (times <= segs[-1].end_s + lag)
+        if sel.sum() < policy.min_frames:
+            continue
+        light = _linear_light(segs, times[sel] - lag)
+        fit = _fit_gains(times[sel], face[sel], light)
+        score = float(fit["r2"][list(CENTRE)].mean())
+        if best is None or score > best[1]:
+            best = (float(lag), score, fit)
+    if best is None:
+        return LightResult(False, "light_mismatch", "too few frames with a face during the light phase", {})
+    lag, _score, fit = best
+    gain, se, r2 = fit["gain"], fit["se"], fit["r2"]
+    centre = float(np.mean(gain[list(CENTRE)]))
+    centre_se = float(np.sqrt(np.mean(se[list(CENTRE)] ** 2) / len(CENTRE)))
+    periphery = float(np.mean(gain[list(PERIPHERY)]))
+    follow_z = centre / max(centre_se, 1e-9)
+    follow_r2 = float(np.mean(r2[list(CENTRE)]))
+    # Per side, how much more the cheek brightens (relative to its own level) than the flank
+    # beside it. A room lamp from one side can even the pair on the far side, never on both.
+    pair_ratios = [float(gain[a] / gain[b]) if gain[b] > 1e-6 else 99.0 for a, b in SHAPE_PAIRS]
+    shape = float(np.mean(np.clip(pair_ratios, 0.0, 5.0)))
+    scores = {
+        "lag_s": lag,
+        "centre_gain": centre,
+        "periphery_gain": periphery,
+        "follow_z": follow_z,
+        "follow_r2": follow_r2,
+        "shape_ratio": shape,
+        "shape_right": pair_ratios[0],
+        "shape_left": pair_ratios[1],
+        "frames": float(fit["n"]),
+    }
+    for name, g in zip(REGION_NAMES, gain, strict=False):
+        scores[f"gain_{name}"] = float(g)
+    summary = (f"lag {lag * 1000:.0f} ms, centre gain {centre:.3f} (z {follow_z:.1f}, r2 {follow_r2:.2f}), "
+               f"periphery {periphery:.3f}, shape {shape:.2f}")
+    if follow_z < policy.min_follow_z or follow_r2 < policy.min_follow_r2:
+        return LightResult(False, "light_mismatch", f"the face's colour does not follow the light: {summary}", scores)
+    if shape < policy.min_shape_ratio:
+        return LightResult(False, "light_flat", f"the face reflects the light like a flat surface: {summary}", scores)
+    return LightResult(True, "passed", summary, scores)
+
+
+def _linear_light(segments: Sequence[LightSegment], times: np.ndarray) -> np.ndarray:
+    """(N, 3) linear light of the page at each time."""
+    srgb = np.stack([page_colour_at(segments, float(t)) for t in times])
+    return _srgb_to_linear(srgb / 255.0)
+
+
+def _fit_gains(times: np.ndarray, y: np.ndarray, light: np.ndarray) -> dict[str, np.ndarray]:
+    """Least-squares relative gains per region (see :func:`judge_light`), their standard errors
+    and the fraction of each region's variance (after drift) that the light explains."""
+    n = y.shape[0]
+    t = times - times.mean()
+    lc = light - light.mean(axis=0)  # (N, 3)
+    level = y.mean(axis=0)  # (K, 3)
+    rel = y / np.maximum(level, 1e-6) - 1.0  # (N, K, 3) relative change
+    # Remove each channel's linear drift (auto exposure, slow sway), from the light too so the
+    # two stay comparable.
+    tt = float(t @ t) or 1.0
+    rel = rel - t[:, None, None] * (np.einsum("n,nkc->kc", t, rel) / tt)[None]
+    lc = lc - t[:, None] * ((t @ lc) / tt)[None]
+    # Shared gain per region: regress the three channels' relative change on the light's.
+    sxx = float(np.sum(lc * lc)) or 1e-12
+    gain = np.einsum("nkc,nc->k", rel, lc) / sxx
+    resid = rel - gain[None, :, None] * lc[:, None, :]
+    dof = max(3 * n - 3 - 1, 1)
+    sigma2 = np.sum(resid**2, axis=(0, 2)) / dof
+    se = np.sqrt(sigma2 / sxx)
+    total = np.sum(rel**2, axis=(0, 2))
+    r2 = 1.0 - np.sum(resid**2, axis=(0, 2)) / np.maximum(total, 1e-12)
+    return {"gain": gain, "se": se, "r2": r2, "n": np.array(n)}
