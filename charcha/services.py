@@ -131,7 +131,9 @@ def capture_settings() -> dict[str, Any]:
     rules = timing_rules()
     return {"fps": settings.CHARCHA_CAPTURE_FPS, "max_side": settings.CHARCHA_CAPTURE_MAX_SIDE,
             # About 30 KB a 640x480 frame: ~3.5 Mbit/s up at 15 fps, sharp enough for training.
-            "jpeg_quality": 0.8, "batch_ms": 1000, "max_lag_ms": rules.max_lag_ms,
+            # Half-second batches: each is analysed as it arrives, and the last one, analysed after
+            # the last frame, stays small enough for the verdict to follow within ~0.3 s.
+            "jpeg_quality": 0.8, "batch_ms": 500, "max_lag_ms": rules.max_lag_ms,
             # The page spaces frames wider than the server's floor: the engine reads bursts as re-timing.
             "min_interval_ms": max(rules.min_interval_ms, round(600 / settings.CHARCHA_CAPTURE_FPS)),
             "max_frames_per_batch": rules.max_frames_per_batch,
@@ -233,14 +235,32 @@ class Cue:
     done: bool                          # the last window has closed: stop recording and finish
 
 
+# A step is never revealed while the previous one's window (counted from its own, maybe late,
+# reveal) is still open, and this long after it closes at the earliest: windows never overlap.
+MIN_STEP_GAP_MS = 300
+
+
 def _reveal(challenge: Challenge, now_ms: int) -> list[int]:
     """Record the reveal time of every item that has come due; returns the stored reveal times."""
     items = _timeline(challenge)
-    due = sum(1 for item in items if item.planned_ms <= now_ms)
     reveals = list(challenge.reveals_ms)
+    new = list(reveals)
+    last_step_end: int | None = None
+    for k, item in enumerate(items):
+        at_ms = new[k] if k < len(new) else None
+        if at_ms is None:
+            due_ms = item.planned_ms
+            if item.kind == "step" and last_step_end is not None:
+                due_ms = max(due_ms, last_step_end + MIN_STEP_GAP_MS)
+            if now_ms < due_ms:
+                break
+            new.append(now_ms)
+            at_ms = now_ms
+        if item.kind == "step":
+            last_step_end = at_ms + item.length_ms
+    due = len(new)
     if due <= challenge.cue_count:
         return reveals
-    new = reveals + [now_ms] * (due - len(reveals))
     # The only write of a cue request; of two polls at once one wins and both answer its times.
     updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN,
                                        cue_count=challenge.cue_count).update(cue_count=due, reveals_ms=new)
@@ -578,6 +598,7 @@ def challenge_finish(*, user: User, challenge_id: Any, nonce: str, now: datetime
     the 0.3 s after the last frame the protocol allows. Otherwise a verify job analyses what is
     left and decides.
     """
+    entered, injected = time.perf_counter(), now
     now = _now(now)
     challenge = _user_challenge(user=user, challenge_id=challenge_id)
     _check_nonce(challenge, nonce)
@@ -595,7 +616,8 @@ def challenge_finish(*, user: User, challenge_id: Any, nonce: str, now: datetime
     if ready:
         challenge.refresh_from_db()
         try:
-            challenge_decide(challenge=challenge, verifier=verifier, decided_inline=True)
+            challenge_decide(challenge=challenge, verifier=verifier, decided_inline=True, now=injected,
+                             entered=entered)
         except Exception:
             # Nothing is lost: the verify job starts from the stored batches.
             logger.exception("inline decision of challenge %s failed; handing it to a verify job", challenge.pk)
@@ -800,9 +822,14 @@ def _images_loader(challenge: Challenge) -> Callable[[Sequence[int]], list[np.nd
 
 
 def challenge_decide(*, challenge: Challenge, verifier: Verifier | None = None, decided_inline: bool = False,
-                     now: datetime | None = None) -> Challenge:
+                     now: datetime | None = None, entered: float | None = None) -> Challenge:
     """Decide a verifying challenge from its analysed batches, the windows as revealed and the
-    account's verified face; apply the verdict. Every batch must be analysed."""
+    account's verified face; apply the verdict. Every batch must be analysed.
+
+    ``now`` (injected by tests and simulations) is when the caller started, ``entered`` its
+    ``perf_counter`` then: the decision time is that plus the work done since, so its latency
+    figures mean the same on an injected clock as on the server's.
+    """
     from charcha.vision import ChallengeStep
     from charcha.vision.types import LightSegment
 
@@ -821,7 +848,8 @@ def challenge_decide(*, challenge: Challenge, verifier: Verifier | None = None, 
     verdict = (verifier or _shared_verifier()).decide(
         observations, steps, light=light, reference_embedding=None if reference is None else reference[0],
         load_images=_images_loader(challenge))
-    decided = _now(now)
+    decided = timezone.now() if now is None else \
+        now + timedelta(seconds=time.perf_counter() - (entered if entered is not None else started))
     last = batches[-1]
     timings = {"decide_ms": round((time.perf_counter() - started) * 1000, 1),
                "after_last_batch_ms": _ms_between(challenge.issued_at, decided) - last.received_ms,

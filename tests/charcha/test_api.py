@@ -52,7 +52,7 @@ def test_issue_answers_nonce_duration_and_capture_settings_but_no_schedule(api_u
     assert challenge.light and "rgb" not in text and "light" not in text and "steps" not in text
     assert body["duration_ms"] == round((challenge.steps[-1]["end_s"] + 0.6) * 1000)
     assert body["cue_every_ms"] == 120
-    assert body["capture"] == {"fps": 15, "max_side": 640, "jpeg_quality": 0.8, "batch_ms": 1000,
+    assert body["capture"] == {"fps": 15, "max_side": 640, "jpeg_quality": 0.8, "batch_ms": 500,
                                "max_lag_ms": 4000, "min_interval_ms": 40, "max_frames_per_batch": 40, "tail_s": 0.6}
     assert challenge.ip == "127.0.0.1"
     assert len(body["nonce"]) >= 40
