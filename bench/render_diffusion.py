@@ -135,7 +135,9 @@ def real_pipelines(device: str) -> dict[str, Any]:
     # Wan's VAE stays in float32 (bf16 decoding bands the picture), as families.load_pipeline does.
     wan = WanPipeline(transformer=transformer.to(dtype), vae=wan_vae, text_encoder=umt5.eval().to(dtype),
                       tokenizer=umt5_tok, scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0))
-    out = {"image": image.to(dtype=dtype), "video": video.to(dtype=dtype), "wan": wan}
+    # AnimateDiff builds its motion UNet from the UNet's weights on the default device: move it.
+    video = video.to(dtype=dtype) if device == "meta" else video.to(device=device, dtype=dtype)
+    out = {"image": image.to(dtype=dtype), "video": video, "wan": wan}
     for pipe in out.values():
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
