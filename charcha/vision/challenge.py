@@ -8,6 +8,10 @@ from collections.abc import Sequence
 from charcha.vision.types import ACTIONS, ChallengeStep, LivenessInputError
 
 MIN_STEPS = 4
+# Every challenge asks for a blink and at least one expression: a photo, however it is moved, can
+# do neither, and an attacker re-rolling challenges cannot find one made of head moves only.
+REQUIRED_ACTION = "blink"
+EXPRESSIONS: tuple[str, ...] = ("smile", "open_mouth")
 
 
 def generate_steps(
@@ -21,7 +25,9 @@ def generate_steps(
 ) -> list[ChallengeStep]:
     """``n_steps`` actions in random order with random window lengths and gaps between them.
 
-    Up to ``len(actions)`` steps no action repeats; beyond that no action follows itself. The
+    Every challenge holds a ``blink`` and at least one of :data:`EXPRESSIONS`; the other steps are
+    drawn at random. Up to ``len(actions)`` steps no action repeats; beyond that no action follows
+    itself. The
     lead-in before the first window is when the verifier learns the user's neutral face. With the
     defaults a 4-step challenge lasts about 10 s.
     """
@@ -31,12 +37,23 @@ def generate_steps(
     if unknown or len(set(actions)) < 2:
         raise LivenessInputError("Challenge actions must be at least two of the known actions.", code="action_unknown")
     pool = list(dict.fromkeys(actions))
+    expressions = [a for a in pool if a in EXPRESSIONS]
+    if REQUIRED_ACTION not in pool or not expressions:
+        raise LivenessInputError(
+            "Challenge actions must include a blink and a smile or an open mouth.", code="action_unknown"
+        )
     if n_steps <= len(pool):
-        chosen = rng.sample(pool, n_steps)
+        required = [REQUIRED_ACTION, rng.choice(expressions)]
+        chosen = required + rng.sample([a for a in pool if a not in required], n_steps - 2)
+        rng.shuffle(chosen)
     else:
-        chosen = []
-        for _ in range(n_steps):
-            chosen.append(rng.choice([a for a in pool if not chosen or a != chosen[-1]]))
+        # No action follows itself; redraw the (rare) sequence that lacks a blink or an expression.
+        while True:
+            chosen = []
+            for _ in range(n_steps):
+                chosen.append(rng.choice([a for a in pool if not chosen or a != chosen[-1]]))
+            if REQUIRED_ACTION in chosen and any(a in EXPRESSIONS for a in chosen):
+                break
 
     steps = []
     t = rng.uniform(*lead_in_s)

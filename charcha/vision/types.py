@@ -20,6 +20,10 @@ REASONS: tuple[str, ...] = (
     "too_few_frames",
     "timing_invalid",
     "face_too_small",
+    "light_mismatch",
+    "light_flat",
+    "unrequested_action",
+    "identity_mismatch",
 )
 
 
@@ -35,8 +39,17 @@ class LivenessInputError(EncoreError):
 @dataclass(frozen=True)
 class ChallengeStep:
     action: str  # one of ACTIONS
-    start_s: float  # window start, seconds after challenge start (server clock)
-    end_s: float  # window end
+    start_s: float  # window start: the reveal time, seconds after the challenge was issued (server clock)
+    end_s: float  # window end: reveal + planned length
+
+
+@dataclass(frozen=True)
+class LightSegment:
+    """One colour of the light challenge as the page showed it."""
+
+    rgb: tuple[int, int, int]  # the colour the page shows (sRGB 0..255)
+    start_s: float  # reveal time, seconds after issue (server clock)
+    end_s: float
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,14 @@ MESSAGES: dict[str, str] = {
     "connection, then try again.",
     "timing_invalid": "The recording's timing did not add up, so we could not check it. Please try again.",
     "face_too_small": "Your face was too small in the picture. Move closer to the camera and try again.",
+    "light_mismatch": "The light on your face did not follow the colours the screen showed. Face the screen, keep "
+    "your face lit by it and try again.",
+    "light_flat": "The light from the screen did not fall on your face the way it falls on a real face. Please do "
+    "the challenge yourself, in front of the camera, facing the screen.",
+    "unrequested_action": "We saw a move that was not asked for. Keep your face still between the prompts and do "
+    "only what each prompt asks.",
+    "identity_mismatch": "This does not look like the person who verified this account before. Only the account's "
+    "owner can give consent for their face.",
 }
 
 
