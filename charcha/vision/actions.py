@@ -32,6 +32,15 @@ class Thresholds:
     # not count; a blink at 15 fps can last a single frame.
     min_run: int = 2
     min_run_blink: int = 1
+    # Unrequested actions: a move (not a blink: people blink anyway) seen at ``unrequested``
+    # times its threshold for ``unrequested_min_run`` frames in a row outside every window that
+    # asked for it fails the attempt. A window is widened by ``unrequested_before_s`` (capture and
+    # reveal clocks differ a little) and ``unrequested_after_s`` (the return to neutral, a hold
+    # that outlasts the prompt). Tuned on genuine attempts: see tests/charcha/vision/test_unrequested.py.
+    unrequested: float = 1.5
+    unrequested_min_run: int = 3
+    unrequested_before_s: float = 0.2
+    unrequested_after_s: float = 1.0
 
 
 def action_signal(action: str, signals: Signals, thresholds: Thresholds) -> np.ndarray:
@@ -139,3 +148,38 @@ def judge_actions(
     late = any(t > steps[first].end_s for t in events[steps[first].action])
     reason = "action_missed" if matched == len(issued) else "wrong_order"
     return ActionOutcome(tuple(results), reason, first, late, tuple(evidence))
+
+
+# A blink is human and not a move: never counted as unrequested.
+UNREQUESTED_ACTIONS: tuple[str, ...] = ("turn_left", "turn_right", "look_up", "look_down", "open_mouth", "smile")
+
+
+@dataclass(frozen=True)
+class Unrequested:
+    action: str
+    at_s: float  # capture time of the first frame of the run
+    strength: float  # peak of the run in units of the action's threshold
+
+
+def find_unrequested(
+    signals: Signals, times: np.ndarray, steps: Sequence[ChallengeStep], thresholds: Thresholds, *, since_s: float
+) -> Unrequested | None:
+    """The first strong move, from ``since_s`` on, outside every (widened) window that asked for it.
+
+    ``since_s`` is where the neutral baseline's frames end: moves before it are part of the
+    baseline's own spread, not of the challenge.
+    """
+    found: list[Unrequested] = []
+    for action in UNREQUESTED_ACTIONS:
+        allowed = np.zeros(len(times), dtype=bool)
+        for step in steps:
+            if step.action == action:
+                allowed |= (times >= step.start_s - thresholds.unrequested_before_s) & (
+                    times <= step.end_s + thresholds.unrequested_after_s
+                )
+        strength = np.nan_to_num(action_signal(action, signals, thresholds), nan=0.0)
+        strong = (strength >= thresholds.unrequested) & ~allowed & (times >= since_s)
+        for a, b in _runs(strong, thresholds.unrequested_min_run):
+            found.append(Unrequested(action, float(times[a]), float(strength[a:b].max())))
+            break
+    return min(found, key=lambda u: u.at_s) if found else None

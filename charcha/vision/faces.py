@@ -59,3 +59,13 @@ class FaceCounter:
 
     def close(self) -> None:
         self._detector.close()
+
+
+class SmallFaceSearch:
+    """Faces 20-60 px tall that the full-frame detectors miss (placeholder until measured)."""
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        return []
+
+    def close(self) -> None:
+        pass

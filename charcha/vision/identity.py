@@ -21,7 +21,8 @@ from charcha.vision.types import LivenessInputError
 
 class IdentityBackend(Protocol):
     name: str
-    threshold: float  # distances above this mean "a different person"
+    threshold: float  # distances above this mean "a different person" within one challenge
+    account_threshold: float  # the same, between a challenge and the account's verified face
 
     def embed(self, image: np.ndarray, box: FaceBox) -> np.ndarray | None: ...
 
@@ -44,6 +45,7 @@ class DlibIdentity:
     # dlib's published operating point: same person below 0.6. On this project's material the same
     # person across head turns, blinks and an open mouth stays below ~0.35, two people are ~0.8 apart.
     threshold = 0.6
+    account_threshold = 0.6
 
     def __init__(self) -> None:
         import dlib
@@ -96,6 +98,7 @@ class InsightFaceIdentity:
 
     name = "insightface"
     threshold = 0.7  # cosine distance = 1 - similarity
+    account_threshold = 0.7
 
     def __init__(self, pack: Path) -> None:
         from insightface.app import FaceAnalysis

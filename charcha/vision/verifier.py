@@ -1,52 +1,71 @@
-"""The liveness verdict for one challenge: load the models once, then call ``verify`` many times.
+"""The liveness verdict for one challenge, streamed: analyse each batch of frames as it arrives,
+then decide from the observations alone once the last batch is in.
 
-Order of the checks, cheapest first, each able to stop early:
+``analyse_batch`` (per batch, a pure function of the batch: FaceMesh tracking restarts at every
+batch, so any worker may analyse any batch in any order):
 
-1. capture times (no image work) -> ``timing_invalid`` / ``too_few_frames``;
-2. per frame: the full-range face detector counts faces on every frame, the short-range one on
-   every other frame as a second opinion for close faces (-> ``multiple_faces``, ``no_face``),
-   and FaceMesh tracks the one face's 478 landmarks;
-3. face size (-> ``face_too_small``), the neutral baseline from the frames before the first prompt,
-   and the per-frame signals;
-4. identity: dlib embeddings of a handful of frames -- the neutral reference and every frame that
-   proves an action (an accomplice would have to appear exactly there) -- plus, when the
-   appearance of the face jumps between two neighbouring frames (where a swap would be), both
-   sides of that jump; all compared with the reference (-> ``identity_changed``);
-5. the actions, each inside its own window and in order (-> ``wrong_order`` / ``action_missed``).
+- faces counted by the full-range face detector on every frame (on its own thread), the
+  short-range one on every ``near_stride``-th frame as a second opinion for close faces, and the
+  small-face search on every ``small_stride``-th frame for faces down to 20 px tall;
+- FaceMesh's 478 landmarks, the face's sharpness, an aligned grey patch (the appearance
+  descriptor that finds a swap between two frames), the light regions' colours;
+- identity embeddings of every ``embed_stride``-th face frame and of both sides of every
+  appearance jump inside the batch.
+
+``decide`` (after the last frame; numpy only, except for an identity embedding or two when an
+appearance jump straddles two batches):
+
+1. capture times -> ``timing_invalid`` / ``too_few_frames``;
+2. faces -> ``multiple_faces``, ``no_face``; face size -> ``face_too_small``;
+3. the neutral baseline from the frames before the first prompt, the per-frame signals;
+4. identity: every embedded frame against the sharpest neutral one (-> ``identity_changed``),
+   the challenge's face against the account's verified face (-> ``identity_mismatch``);
+5. the actions, each inside its own window and in order (-> ``wrong_order`` / ``action_missed``),
+   then moves nobody asked for (-> ``unrequested_action``);
+6. the light: the face's colour follows the screen's sequence and is shaped like a face
+   (-> ``light_mismatch`` / ``light_flat``), when the challenge had a light phase.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
-from charcha.vision.actions import Thresholds, judge_actions
+from charcha.vision.actions import Thresholds, find_unrequested, judge_actions
 from charcha.vision.cadence import CadenceRules, check_cadence
-from charcha.vision.faces import FaceBox, FaceCounter, merge_boxes
+from charcha.vision.faces import FaceBox, FaceCounter, SmallFaceSearch, merge_boxes
 from charcha.vision.identity import IdentityBackend, load_identity_backend
 from charcha.vision.landmarks import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, FaceMeshRunner
 from charcha.vision.signals import compute_signals, make_baseline
+from charcha.vision.stream import FrameObservation
 from charcha.vision.training import face_sharpness, select_training_frames
 from charcha.vision.types import (
+    ACTION_PHRASES,
     ACTIONS,
     MESSAGES,
     CapturedFrame,
     ChallengeStep,
+    LightSegment,
     LivenessInputError,
     StepResult,
     Verdict,
     missed_message,
 )
-from mediakit.progress import ProgressFn, null_progress
+from mediakit.progress import ProgressFn, null_progress, scaled
 
 MIN_SIDE_PX, MAX_SIDE_PX = 64, 4096
+BATCH_SIZE = 10  # frames per batch in verify(), as the page uploads them
+
+LoadImages = Callable[[Sequence[int]], list[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -56,7 +75,9 @@ class FacePolicy:
     max_missing_fraction: float = 0.05
     # One frame with two faces could be a detector error; two frames are a second person.
     max_multi_face_frames: int = 1
-    min_face_width_px: float = 56.0
+    # The face's width against the frame's: 56 px in a 320 px frame, where FaceMesh's eyelids
+    # and lips are still a few pixels apart.
+    min_face_width_frac: float = 56 / 320
     min_neutral_frames: int = 3
     # Above this appearance change between neighbouring frames both sides get an identity check.
     appearance_jump: float = 0.35
@@ -66,12 +87,18 @@ class FacePolicy:
     far_confidence: float = 0.5
     near_confidence: float = 0.6
     near_stride: int = 2
+    # The small-face search (faces 20-60 px tall) on every small_stride-th frame: see faces.py.
+    small_stride: int = 3
+    # Identity embeddings on every embed_stride-th face frame: a person swapped in for one prompt
+    # (>= 1.7 s, ~25 frames) is embedded ~5 times; a swap is also embedded at its jump.
+    embed_stride: int = 5
 
 
 class LivenessVerifier:
-    """Loads FaceMesh, the face detector and the identity model once; ``verify`` per challenge.
+    """Loads FaceMesh, the face detectors and the identity model once; then ``analyse_batch`` per
+    batch and ``decide`` per challenge (or ``verify`` for a whole recording).
 
-    Not safe to share between threads mid-call (FaceMesh keeps tracking state): calls are
+    Not safe to share between threads mid-call (mediapipe graphs keep state): calls are
     serialised by a lock. One instance per worker process is the intended use.
     """
 
@@ -92,8 +119,10 @@ class LivenessVerifier:
         self._mesh = FaceMeshRunner(static=False)
         self._far = FaceCounter(full_range=True, min_confidence=self.faces.far_confidence)
         self._near = FaceCounter(full_range=False, min_confidence=self.faces.near_confidence)
+        self._small = SmallFaceSearch()
         self._detector_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liveness-faces")
         self._lock = threading.Lock()
+        self._light = _light_module()
 
     @property
     def identity_backend(self) -> str:
@@ -104,24 +133,182 @@ class LivenessVerifier:
         self._mesh.close()
         self._far.close()
         self._near.close()
+        self._small.close()
+
+    # -- the streaming API ------------------------------------------------------------------------
+
+    def analyse_batch(self, frames: Sequence[CapturedFrame], *, first_index: int) -> list[FrameObservation]:
+        """One observation per frame of this batch; ``first_index`` is the first frame's position
+        in the whole challenge (strides and the order of the observations follow it)."""
+        _validate_frames(frames)
+        if isinstance(first_index, bool) or not isinstance(first_index, int) or first_index < 0:
+            raise LivenessInputError("The batch's first frame index must be a whole number >= 0.", code="frame_invalid")
+        with self._lock:
+            return self._analyse(frames, first_index)
+
+    def decide(
+        self,
+        observations: Sequence[FrameObservation],
+        steps: Sequence[ChallengeStep],
+        *,
+        light: Sequence[LightSegment] = (),
+        reference_embedding: np.ndarray | None = None,
+        load_images: LoadImages | None = None,
+        progress: ProgressFn = null_progress,
+    ) -> Verdict:
+        """The verdict from every frame's observation (any order).
+
+        ``load_images(indices)`` returns those frames' RGB images (as analysed); it is called only
+        when an appearance jump falls between two batches and a side of it has no embedding.
+        ``reference_embedding`` is the account's verified face, when it has one.
+        """
+        _validate_steps(steps)
+        obs = sorted(observations, key=lambda o: o.index)
+        if not obs:
+            raise LivenessInputError("No camera frames were given to check.", code="frames_empty")
+        if len({o.index for o in obs}) != len(obs):
+            raise LivenessInputError("A frame was analysed twice.", code="observations_invalid")
+        if len({(o.width, o.height) for o in obs}) != 1:
+            raise LivenessInputError("All frames of a challenge must have the same size.", code="frame_invalid")
+        return _Decision(self, obs, steps, light, reference_embedding, load_images, progress).verdict()
 
     def verify(
-        self, frames: Sequence[CapturedFrame], steps: Sequence[ChallengeStep], *, progress: ProgressFn = null_progress
+        self,
+        frames: Sequence[CapturedFrame],
+        steps: Sequence[ChallengeStep],
+        *,
+        light: Sequence[LightSegment] = (),
+        reference_embedding: np.ndarray | None = None,
+        progress: ProgressFn = null_progress,
     ) -> Verdict:
-        _validate(frames, steps)
-        with self._lock:
-            return _Run(self, frames, steps, progress).verdict()
+        """A whole recording: analysed in batches of ten, then decided (benches and tests)."""
+        _validate_frames(frames)
+        _validate_steps(steps)
+        started = time.perf_counter()
+        problem = check_cadence([f.t_s for f in frames], steps, self.cadence)
+        if problem is not None:  # no image work for a recording whose timing is already wrong
+            return _failed(self, len(frames), sorted(steps, key=lambda s: s.start_s), problem.reason, problem.detail,
+                           timings={"total": time.perf_counter() - started}, progress=progress)
+        observations: list[FrameObservation] = []
+        for start in range(0, len(frames), BATCH_SIZE):
+            observations += self.analyse_batch(frames[start : start + BATCH_SIZE], first_index=start)
+            progress("liveness", 0.7 * len(observations) / len(frames), "Looking at your face in each frame.")
+        analysed = time.perf_counter()
+        verdict = self.decide(
+            observations, steps, light=light, reference_embedding=reference_embedding,
+            load_images=lambda indices: [frames[i].image for i in indices], progress=scaled(progress, 0.72, 1.0),
+        )
+        verdict.timings_s["analyse"] = analysed - started
+        verdict.timings_s["total"] = time.perf_counter() - started
+        return verdict
+
+    # -- per batch --------------------------------------------------------------------------------
+
+    def _analyse(self, frames: Sequence[CapturedFrame], first_index: int) -> list[FrameObservation]:
+        policy = self.faces
+        images = [np.ascontiguousarray(f.image) for f in frames]
+        n = len(images)
+        h, w = images[0].shape[:2]
+        # The full-range detector counts faces on its own thread while FaceMesh, the short-range
+        # detector and the small-face search run here: all spend their time in C++ with the GIL
+        # released, so on two cores the two threads overlap.
+        far = self._detector_thread.submit(lambda: [self._far.detect(im) for im in images])
+        self._mesh.reset()  # tracking restarts with every batch: the batch alone decides
+        landmarks: list[np.ndarray | None] = [None] * n
+        near: list[list[FaceBox]] = [[] for _ in range(n)]
+        small: list[list[FaceBox] | None] = [None] * n
+        sharpness = np.zeros(n)
+        patches: list[np.ndarray | None] = [None] * n
+        light: list[np.ndarray | None] = [None] * n
+        try:
+            for i, image in enumerate(images):
+                g = first_index + i
+                if i == 0:
+                    # FaceMesh's first look (detection, then landmarks on the detector's crop) is
+                    # off by ~2.5 px at 320x240 and the tracking that follows inherits it: an open
+                    # mouth read 30 % weaker after a restart. Two more passes on the first frame
+                    # refine it from its own landmarks (1.2 px off the continuously tracked ones,
+                    # 0.17 px over the rest of the batch; measured on genuine attempts).
+                    self._mesh.landmarks(image)
+                    self._mesh.landmarks(image)
+                landmarks[i] = lm = self._mesh.landmarks(image)
+                if lm is not None:
+                    sharpness[i] = face_sharpness(image, lm)
+                    patches[i] = _aligned_patch(image, lm)
+                    if self._light is not None:
+                        light[i] = np.asarray(self._light.measure_regions(image, lm), dtype=np.float32)
+                if g % policy.near_stride == 0:
+                    near[i] = self._near.detect(image)
+                if g % policy.small_stride == 0:
+                    small[i] = self._small.detect(image)
+        finally:
+            found_far = far.result()
+
+        faces: list[list[FaceBox]] = []
+        main: list[int] = []
+        for i in range(n):
+            merged = merge_boxes(found_far[i], near[i])
+            lm = landmarks[i]
+            at = -1
+            if lm is not None:
+                # The detector's box around the face FaceMesh tracks (a nose in profile pokes out
+                # of the box, the landmarks' centre does not).
+                cx, cy = lm[:468, :2].mean(axis=0)
+                at = next((k for k, b in enumerate(merged) if b.contains(cx, cy)), -1)
+            if small[i]:
+                merged = merged + [b for b in small[i] or [] if not _near_face(b, merged, lm)]
+            faces.append(merged)
+            main.append(at)
+
+        # Embeddings: every embed_stride-th face frame, and both sides of any jump in appearance.
+        embed = {i for i in range(n) if main[i] >= 0 and (first_index + i) % policy.embed_stride == 0}
+        for k in range(n - 1):
+            a, b = patches[k], patches[k + 1]
+            jump = a is not None and b is not None and 1.0 - float(np.sum(a * b)) >= policy.appearance_jump
+            if jump and main[k] >= 0 and main[k + 1] >= 0:
+                embed |= {k, k + 1}
+        order = sorted(embed)
+        found_emb = self._identity.embed_many([(images[i], faces[i][main[i]]) for i in order])
+        embeddings: dict[int, np.ndarray] = {i: e for i, e in zip(order, found_emb, strict=True) if e is not None}
+
+        return [
+            FrameObservation(
+                index=first_index + i,
+                t_s=float(frames[i].t_s),
+                width=w,
+                height=h,
+                faces=np.array([(b.x, b.y, b.width, b.height, b.score) for b in faces[i]], np.float32).reshape(-1, 5),
+                small_searched=small[i] is not None,
+                landmarks=None if landmarks[i] is None else landmarks[i].astype(np.float32),  # type: ignore[union-attr]
+                main_face=main[i],
+                sharpness=float(sharpness[i]),
+                patch=None if patches[i] is None else patches[i].astype(np.float16),  # type: ignore[union-attr]
+                light=light[i],
+                embedding=None if i not in embeddings else embeddings[i].astype(np.float32),
+            )
+            for i in range(n)
+        ]
 
 
-class _Run:
-    """The state of one verification (kept off the verifier so calls cannot leak into each other)."""
+class _Decision:
+    """The state of one decision (kept off the verifier so calls cannot leak into each other)."""
 
     def __init__(
-        self, owner: LivenessVerifier, frames: Sequence[CapturedFrame], steps: Sequence[ChallengeStep], progress: ProgressFn
+        self,
+        owner: LivenessVerifier,
+        observations: list[FrameObservation],
+        steps: Sequence[ChallengeStep],
+        light: Sequence[LightSegment],
+        reference_embedding: np.ndarray | None,
+        load_images: LoadImages | None,
+        progress: ProgressFn,
     ) -> None:
         self.v = owner
-        self.frames = frames
+        self.obs = observations
         self.steps = sorted(steps, key=lambda s: s.start_s)
+        self.light = list(light)
+        self.reference_embedding = reference_embedding
+        self.load_images = load_images
         self.progress = progress
         self.started = time.perf_counter()
         self.timings: dict[str, float] = {}
@@ -133,131 +320,46 @@ class _Run:
         return now
 
     def fail(self, reason: str, detail: str, *, message: str | None = None, distance: float | None = None) -> Verdict:
-        self.timings["total"] = time.perf_counter() - self.started
-        self.progress("liveness", 1.0, "Checked.")
-        return Verdict(
-            passed=False,
-            reason=reason,
-            message=message or MESSAGES[reason],
-            steps=self.step_results,
-            training_frame_indices=(),
-            embedding=None,
-            frame_count=len(self.frames),
-            detail=detail,
-            identity_distance_max=distance,
-            identity_backend=self.v.identity_backend,
-            timings_s=dict(self.timings),
-        )
+        self.timings["decide"] = time.perf_counter() - self.started
+        return _failed(self.v, len(self.obs), self.steps, reason, detail, message=message, distance=distance,
+                       step_results=self.step_results, timings=self.timings, progress=self.progress)
 
     def verdict(self) -> Verdict:
-        v = self.v
+        v, policy, obs = self.v, self.v.faces, self.obs
         t = time.perf_counter()
-        times = np.array([f.t_s for f in self.frames], dtype=np.float64)
+        times = np.array([o.t_s for o in obs], dtype=np.float64)
         problem = check_cadence(times, self.steps, v.cadence)
         t = self._lap("cadence", t)
         if problem is not None:
             return self.fail(problem.reason, problem.detail)
 
-        # -- faces, frame by frame ---------------------------------------------------------------
-        # Faces are counted by the full-range detector on every frame (on its own thread) and by
-        # the short-range detector on every ``near_stride``-th frame (here): measured on the attack
-        # suite, the full-range model misses a close second person in three-quarter view that the
-        # short-range model finds at ~0.8. FaceMesh tracks the one face on this thread. All three
-        # spend their time in mediapipe's C++ graphs with the GIL released, so on two cores the
-        # two threads overlap.
-        v._mesh.reset()  # no tracking state from the previous challenge
-        n = len(self.frames)
-        policy = v.faces
-        far: list[list[FaceBox] | None] = [None] * n
-        near: list[list[FaceBox]] = [[] for _ in range(n)]
-        tracked: list[np.ndarray | None] = [None] * n
-        # Per-frame image measures are taken here, on the FaceMesh thread, while the detector
-        # thread (the longer of the two) is still counting faces: they cost nothing extra there.
-        sharpness = np.zeros(n, dtype=np.float64)
-        patches: list[np.ndarray | None] = [None] * n
-        done = [False] * n
-        # Each side stops early once the other has found a decisive problem, but never before the
-        # frame where that problem was found, so the replay below sees both results up to there.
-        detector_limit, mesh_limit = [n], [n]
-
-        def count_faces() -> None:
-            multi = 0
-            for i, frame in enumerate(self.frames):
-                if i >= detector_limit[0]:
-                    return
-                found = v._far.detect(np.ascontiguousarray(frame.image))
-                far[i] = found
-                multi += len(found) >= 2
-                if multi > policy.max_multi_face_frames:
-                    mesh_limit[0] = min(mesh_limit[0], i + 1)
-                    return
-
-        detector = v._detector_thread.submit(count_faces)
-        run = near_multi = 0
-        try:
-            for i, frame in enumerate(self.frames):
-                if i >= mesh_limit[0]:
-                    break
-                image = np.ascontiguousarray(frame.image)
-                tracked[i] = lm = v._mesh.landmarks(image)
-                if lm is not None:
-                    sharpness[i] = face_sharpness(image, lm)
-                    patches[i] = _aligned_patch(image, lm)
-                if i % policy.near_stride == 0:
-                    near[i] = v._near.detect(image)
-                    near_multi += len(near[i]) >= 2
-                done[i] = True
-                run = run + 1 if tracked[i] is None else 0
-                if run > policy.max_missing_run or near_multi > policy.max_multi_face_frames:
-                    detector_limit[0] = min(detector_limit[0], i + 1)
-                    break
-                if i % 15 == 0:
-                    self.progress("liveness", 0.7 * (i + 1) / n, "Looking at your face in each frame.")
-        finally:
-            detector_limit[0] = min(detector_limit[0], sum(done))
-            detector.result()
-
-        # Replay all results in frame order, so the first problem in time decides the reason.
-        landmarks: list[np.ndarray | None] = [None] * n
-        boxes: list[FaceBox | None] = [None] * n
+        # -- faces, in frame order, so the first problem in time decides the reason ------------
+        n = len(obs)
         run = missing = multi = 0
-        for i, frame in enumerate(self.frames):
-            found, lm = far[i], tracked[i]
-            if found is None or not done[i]:  # cannot happen: one side stops only after a decision
-                return self.fail("no_face", f"frame {i} was not examined")
-            faces = merge_boxes(found, near[i])
-            if len(faces) >= 2:
+        for i, o in enumerate(obs):
+            if len(o.faces) >= 2:
                 multi += 1
                 if multi > policy.max_multi_face_frames:
-                    self._lap("faces", t)
-                    return self.fail("multiple_faces", f"{len(faces)} faces at {frame.t_s:.2f} s")
-            main = None
-            if lm is not None:
-                # The detector's box around the face FaceMesh tracks (a nose in profile pokes out
-                # of the box, the landmarks' centre does not).
-                cx, cy = lm[:468, :2].mean(axis=0)
-                main = next((b for b in faces if b.contains(cx, cy)), None)
-            if main is None or lm is None:
+                    return self.fail("multiple_faces", f"{len(o.faces)} faces at {o.t_s:.2f} s (frame {o.index})")
+            if o.landmarks is None or o.main_face < 0:
                 run += 1
                 missing += 1
                 if run > policy.max_missing_run:
-                    self._lap("faces", t)
-                    return self.fail("no_face", f"no face from {self.frames[i - run + 1].t_s:.2f} s for {run} frames")
+                    return self.fail("no_face", f"no face from {obs[i - run + 1].t_s:.2f} s for {run} frames")
                 continue
             run = 0
-            landmarks[i], boxes[i] = lm, main
         if missing > policy.max_missing_fraction * n:
-            self._lap("faces", t)
             return self.fail("no_face", f"no face in {missing} of {n} frames")
         t = self._lap("faces", t)
 
         # -- signals -----------------------------------------------------------------------------
-        face_idx = np.array([i for i in range(n) if landmarks[i] is not None], dtype=np.int64)
-        pts = np.stack([landmarks[i] for i in face_idx])  # type: ignore[misc]
+        face_idx = np.array([i for i, o in enumerate(obs) if o.landmarks is not None and o.main_face >= 0], np.int64)
+        pts = np.stack([obs[i].landmarks for i in face_idx]).astype(np.float64)  # type: ignore[misc]
         ftimes = times[face_idx]
         widths = np.ptp(pts[:, :468, 0], axis=1)
-        if float(np.median(widths)) < policy.min_face_width_px:
-            return self.fail("face_too_small", f"face {np.median(widths):.0f} px wide")
+        min_width = policy.min_face_width_frac * obs[0].width
+        if float(np.median(widths)) < min_width:
+            return self.fail("face_too_small", f"face {np.median(widths):.0f} px wide, at least {min_width:.0f} needed")
         first_prompt = self.steps[0].start_s
         neutral = np.flatnonzero(ftimes < first_prompt)
         if len(neutral) < policy.min_neutral_frames:
@@ -267,33 +369,54 @@ class _Run:
         outcome = judge_actions(signals, ftimes, self.steps, v.thresholds)
         self.step_results = outcome.steps
         t = self._lap("signals", t)
-        self.progress("liveness", 0.75, "Checking it is the same person throughout.")
+        self.progress("liveness", 0.3, "Checking it is the same person throughout.")
 
         # -- identity ----------------------------------------------------------------------------
-        sharp = sharpness[face_idx]
-        reference = int(neutral[np.argmax(sharp[neutral])])
-        anchors = [reference, *[e for e in outcome.evidence if e is not None]]
-        change, at = _sharpest_change([patches[i] for i in face_idx])  # type: ignore[misc]
-        if change >= policy.appearance_jump:
-            anchors += [at, at + 1]
-        anchors = list(dict.fromkeys(anchors))
-        found_emb = v._identity.embed_many(
-            [(np.ascontiguousarray(self.frames[face_idx[k]].image), boxes[face_idx[k]]) for k in anchors]  # type: ignore[misc]
-        )
-        embeddings = {k: e for k, e in zip(anchors, found_emb, strict=True) if e is not None}
-        t = self._lap("identity", t)
-        if reference not in embeddings or (len(embeddings) < 2 and len(anchors) >= 2):
+        sharp = np.array([obs[i].sharpness for i in face_idx])
+        embeddings: dict[int, np.ndarray] = {
+            k: np.asarray(obs[i].embedding, dtype=np.float64) for k, i in enumerate(face_idx) if obs[i].embedding is not None
+        }
+        embedded_neutral = [k for k in neutral if k in embeddings]
+        if embedded_neutral:
+            reference = max(embedded_neutral, key=lambda k: sharp[k])
+        else:
+            reference = int(neutral[np.argmax(sharp[neutral])])
+            self._embed_more(face_idx, [reference], embeddings)
+        change, at = 0.0, 0
+        patches = [obs[i].patch for i in face_idx]
+        if all(p is not None for p in patches) and len(patches) >= 2:
+            stack = np.stack(patches).astype(np.float32)  # type: ignore[arg-type]
+            changes = 1.0 - np.sum(stack[1:] * stack[:-1], axis=(1, 2))
+            at = int(np.argmax(changes))
+            change = float(changes[at])
+            # Jumps between two batches: each side needs an embedding (inside a batch it has one).
+            jumps = np.flatnonzero(changes >= policy.appearance_jump)
+            self._embed_more(face_idx, sorted({int(k) for j in jumps for k in (j, j + 1)}), embeddings)
+        t = self._lap("identity_embed", t)
+        if reference not in embeddings or (len(embeddings) < 2 and len(face_idx) >= 2):
             return self.fail("no_face", "the identity model found no face to compare")
         ref_emb = embeddings[reference]
-        distances = {k: v._identity.distance(ref_emb, e) for k, e in embeddings.items()}
+        identity = v._identity
+        distances = {k: identity.distance(ref_emb, e) for k, e in embeddings.items()}
         worst = max(distances, key=lambda k: distances[k])
-        if distances[worst] > v._identity.threshold:
+        if distances[worst] > identity.threshold:
             return self.fail(
                 "identity_changed",
                 f"frame at {ftimes[worst]:.2f} s is {distances[worst]:.2f} from the reference at {ftimes[reference]:.2f} s"
                 f" (largest appearance jump {change:.2f} at {ftimes[at]:.2f} s)",
                 distance=distances[worst],
             )
+        embedding = np.mean(np.stack(list(embeddings.values())), axis=0)
+        account_distance = None
+        if self.reference_embedding is not None:
+            account_distance = identity.distance(np.asarray(self.reference_embedding, dtype=np.float64), embedding)
+            if account_distance > identity.account_threshold:
+                return self.fail(
+                    "identity_mismatch",
+                    f"{account_distance:.2f} from the account's verified face (limit {identity.account_threshold:.2f})",
+                    distance=distances[worst],
+                )
+        t = self._lap("identity", t)
 
         # -- actions -----------------------------------------------------------------------------
         if outcome.reason != "passed":
@@ -303,29 +426,134 @@ class _Run:
             detail = f"step {outcome.first_missed + 1} ({missed.action}) not seen in its window; peaks {peaks}"
             message = None if outcome.reason == "wrong_order" else missed_message(missed.action, too_late=outcome.too_late)
             return self.fail(outcome.reason, detail, message=message, distance=distances[worst])
+        extra = find_unrequested(signals, ftimes, self.steps, v.thresholds, since_s=float(ftimes[0]))
+        if extra is not None:
+            return self.fail(
+                "unrequested_action",
+                f"{extra.action} at {extra.at_s:.2f} s ({extra.strength:.1f}x its threshold) outside its windows",
+                message=f"We saw you {ACTION_PHRASES[extra.action]} when no prompt asked for it. Keep your face still "
+                "between the prompts and do only what each prompt asks.",
+                distance=distances[worst],
+            )
+        t = self._lap("actions", t)
+
+        # -- light -------------------------------------------------------------------------------
+        if self.light and v._light is not None:
+            lit = [(o.t_s, o.light) for o in obs if o.light is not None]
+            regions = np.stack([r for _, r in lit]) if lit else np.zeros((0, 0, 3), np.float32)
+            result = v._light.judge_light(np.array([t for t, _ in lit], np.float64), regions, self.light)
+            if not result.ok:
+                return self.fail(result.reason, result.detail, distance=distances[worst])
+        elif self.light:
+            return self.fail("light_mismatch", "the light check is not installed on this worker")
+        t = self._lap("light", t)
 
         # -- training frames ---------------------------------------------------------------------
         positions = select_training_frames(range(len(face_idx)), sharp, signals, count=v.training_frames)
         self._lap("training", t)
-        self.timings["total"] = time.perf_counter() - self.started
+        self.timings["decide"] = time.perf_counter() - self.started
         self.progress("liveness", 1.0, "Checked.")
+        detail = f"identity max distance {distances[worst]:.2f} over {len(embeddings)} frames"
+        if account_distance is not None:
+            detail += f"; {account_distance:.2f} from the account's verified face"
         return Verdict(
             passed=True,
             reason="passed",
             message=MESSAGES["passed"],
             steps=outcome.steps,
-            training_frame_indices=tuple(int(face_idx[p]) for p in positions),
-            embedding=np.mean(np.stack(list(embeddings.values())), axis=0),
+            training_frame_indices=tuple(int(obs[face_idx[p]].index) for p in positions),
+            embedding=embedding,
             frame_count=n,
-            detail=f"identity max distance {distances[worst]:.2f} over {len(embeddings)} frames",
+            detail=detail,
             identity_distance_max=distances[worst],
             identity_backend=v.identity_backend,
             timings_s=dict(self.timings),
         )
 
+    def _embed_more(self, face_idx: np.ndarray, positions: Sequence[int], embeddings: dict[int, np.ndarray]) -> None:
+        """Embed the face frames at ``positions`` that have no embedding yet.
+
+        With ``load_images`` their images are loaded and embedded; without it the nearest embedded
+        frames on each side stand in (a swapped-in face stays for more than a stride).
+        """
+        wanted = [k for k in positions if k not in embeddings]
+        if not wanted:
+            return
+        if self.load_images is None:
+            return
+        obs = [self.obs[int(face_idx[k])] for k in wanted]
+        images = self.load_images([o.index for o in obs])
+        items = []
+        for o, image in zip(obs, images, strict=True):
+            sx, sy = image.shape[1] / o.width, image.shape[0] / o.height
+            x, y, bw, bh, score = (float(v) for v in o.faces[o.main_face])
+            items.append((np.ascontiguousarray(image), FaceBox(x * sx, y * sy, bw * sx, bh * sy, score)))
+        with self.v._lock:
+            found = self.v._identity.embed_many(items)
+        for k, e in zip(wanted, found, strict=True):
+            if e is not None:
+                embeddings[k] = np.asarray(e, dtype=np.float64)
+
+
+def _failed(
+    owner: LivenessVerifier,
+    frame_count: int,
+    steps: Sequence[ChallengeStep],
+    reason: str,
+    detail: str,
+    *,
+    message: str | None = None,
+    distance: float | None = None,
+    step_results: tuple[StepResult, ...] | None = None,
+    timings: dict[str, float] | None = None,
+    progress: ProgressFn = null_progress,
+) -> Verdict:
+    progress("liveness", 1.0, "Checked.")
+    return Verdict(
+        passed=False,
+        reason=reason,
+        message=message or MESSAGES[reason],
+        steps=step_results if step_results is not None else tuple(StepResult(s.action, False, None, 0.0) for s in steps),
+        training_frame_indices=(),
+        embedding=None,
+        frame_count=frame_count,
+        detail=detail,
+        identity_distance_max=distance,
+        identity_backend=owner.identity_backend,
+        timings_s=dict(timings or {}),
+    )
+
+
+def _light_module() -> Any:
+    """charcha.vision.light when it is installed (measure_regions, judge_light), else None."""
+    try:
+        return importlib.import_module("charcha.vision.light")
+    except ImportError:
+        return None
+
+
+def _near_face(box: FaceBox, faces: Sequence[FaceBox], landmarks: np.ndarray | None) -> bool:
+    """A small-face hit that is part of a face already counted (an eye, the mouth, the meshed
+    face's own outline) rather than another face."""
+    if any(box.overlaps(f) for f in faces):
+        return True
+    if landmarks is None:
+        return False
+    x0, y0 = landmarks[:, :2].min(axis=0)
+    x1, y1 = landmarks[:, :2].max(axis=0)
+    # The head reaches beyond the mesh (hair, ears, chin): a margin of a third of its size.
+    mx, my = (x1 - x0) / 3, (y1 - y0) / 3
+    cx, cy = box.x + box.width / 2, box.y + box.height / 2
+    return bool(x0 - mx <= cx <= x1 + mx and y0 - my <= cy <= y1 + my)
+
 
 def _aligned_patch(image: np.ndarray, pts: np.ndarray, size: int = 32) -> np.ndarray:
-    """A small grey face patch aligned on the eyes and mouth, zero-mean and unit-norm."""
+    """A small grey face patch aligned on the eyes and mouth, zero-mean and unit-norm.
+
+    1 - the correlation of two neighbouring frames' patches is the appearance change: ~0.9-1.2
+    on the swap attacks, at most ~0.2 in genuine attempts, whose fastest head turns and blinks
+    change the patch gradually.
+    """
     right = (pts[RIGHT_EYE_CORNERS[0], :2] + pts[RIGHT_EYE_CORNERS[1], :2]) / 2
     left = (pts[LEFT_EYE_CORNERS[0], :2] + pts[LEFT_EYE_CORNERS[1], :2]) / 2
     mouth = (pts[61, :2] + pts[291, :2]) / 2
@@ -337,27 +565,9 @@ def _aligned_patch(image: np.ndarray, pts: np.ndarray, size: int = 32) -> np.nda
     return gray / (np.linalg.norm(gray) + 1e-6)
 
 
-def _sharpest_change(patches: Sequence[np.ndarray]) -> tuple[float, int]:
-    """The biggest change of appearance between neighbouring face frames (their aligned patches),
-    and where (k -> k+1).
-
-    A person swapped in mid-challenge shows as a sudden change (1 - correlation of aligned grey
-    face patches: ~0.9-1.2 on the swap attacks, at most ~0.2 in genuine attempts, whose fastest
-    head turns and blinks change the patch gradually).
-    """
-    if len(patches) < 2:
-        return 0.0, 0
-    stack = np.stack(patches)
-    change = 1.0 - np.sum(stack[1:] * stack[:-1], axis=(1, 2))
-    k = int(np.argmax(change))
-    return float(change[k]), k
-
-
-def _validate(frames: Sequence[CapturedFrame], steps: Sequence[ChallengeStep]) -> None:
+def _validate_frames(frames: Sequence[CapturedFrame]) -> None:
     if not isinstance(frames, Sequence) or len(frames) == 0:
         raise LivenessInputError("No camera frames were given to check.", code="frames_empty")
-    if not isinstance(steps, Sequence) or len(steps) == 0:
-        raise LivenessInputError("The challenge has no steps to check against.", code="steps_empty")
     shape = None
     for i, frame in enumerate(frames):
         if not isinstance(frame, CapturedFrame):
@@ -374,8 +584,13 @@ def _validate(frames: Sequence[CapturedFrame], steps: Sequence[ChallengeStep]) -
             shape = image.shape
         elif image.shape != shape:
             raise LivenessInputError("All frames of a challenge must have the same size.", code="frame_invalid")
+
+
+def _validate_steps(steps: Sequence[ChallengeStep]) -> None:
+    if not isinstance(steps, Sequence) or len(steps) == 0:
+        raise LivenessInputError("The challenge has no steps to check against.", code="steps_empty")
     previous_end = -math.inf
-    for step in sorted(steps, key=lambda s: s.start_s):
+    for step in sorted(steps, key=lambda s: s.start_s if isinstance(s, ChallengeStep) else 0.0):
         if not isinstance(step, ChallengeStep) or step.action not in ACTIONS:
             raise LivenessInputError(f"Unknown challenge step {step!r}.", code="steps_invalid")
         if not (math.isfinite(step.start_s) and math.isfinite(step.end_s) and step.start_s < step.end_s):

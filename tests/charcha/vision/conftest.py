@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import random
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
-from charcha.testing.attacks import Attempt, make_attempt
-from charcha.vision import LivenessVerifier, Verdict
+from charcha.testing.attacks import SIZE, Attempt, CameraStyle, FrameSpec, make_attempt, render
+from charcha.vision import CapturedFrame, LivenessVerifier, Verdict
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +41,9 @@ def verdict(verifier: LivenessVerifier, attempt: Callable[[str, int], Attempt]) 
         return cache[(kind, seed)]
 
     return get
+
+
+def person_b_frames(times: Sequence[float], seed: int = 0) -> list[CapturedFrame]:
+    """The photographer (skimage's camera(), not person A) facing the camera, at these times."""
+    specs = [FrameSpec(t=t, person="b") for t in times]
+    return render(specs, CameraStyle.make(random.Random(f"b:{seed}"), SIZE), seed)
