@@ -1,7 +1,9 @@
 // CHARCHA capture page: notice -> camera preview -> server-issued challenge -> verdict.
 //
-// The browser only shows prompts and sends frames with their capture times; the server issues the
-// steps, checks the times against its own clock and decides. The preview is mirrored with CSS (what
+// The browser only shows prompts and light and sends frames with their capture times. It never
+// knows the challenge ahead: it asks the server's cue endpoint ~8 times a second and shows each
+// move and each light colour only once the server reveals it; the server records when it did,
+// checks the frames' times against its own clock and decides. The preview is mirrored with CSS (what
 // people expect of a camera); frames are taken from the camera track itself, so the server sees
 // the real, unmirrored image. Batches that fail to send are retried in order until they would be
 // too old for the server, and then the page says the connection was lost.
@@ -58,6 +60,30 @@
     el.hidden = !text;
     el.textContent = text || "";
   }
+
+  // ---------------------------------------------------------------- the screen's light
+  // During the challenge the screen around the preview lights the face with the colours the server
+  // reveals, then a steady neutral light. Every change fades over ~200 ms (CSS), also under
+  // prefers-reduced-motion: a fade is gentler than a jump, and the server's sequence never changes
+  // faster than ~1.5 times a second or into saturated red (photosensitivity guidance).
+  const light = {
+    el: document.getElementById("charcha-light"),
+    on() {
+      document.documentElement.classList.add("charcha-lit");
+      this.el.hidden = false;
+    },
+    show(rgb) {
+      const value = `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`;
+      if (this.el.dataset.rgb !== rgb.join(",")) {
+        this.el.dataset.rgb = rgb.join(",");
+        this.el.style.backgroundColor = value;
+      }
+    },
+    off() {
+      document.documentElement.classList.remove("charcha-lit");
+      this.el.hidden = true;
+    },
+  };
 
   // ---------------------------------------------------------------- one tab at a time
   // BroadcastChannel answers "is another tab busy?" at once; the localStorage heartbeat covers
@@ -174,6 +200,7 @@
 
   function stopEverything() {
     stopPrecheck();
+    light.off();
     if (run) run.abort();
     run = null;
     stopCamera();
@@ -410,8 +437,13 @@
       this.failures = 0;
       const scale = Math.min(1, this.capture.max_side / Math.max(video.videoWidth, video.videoHeight));
       this.capturer = new Capturer(this, Math.round(video.videoWidth * scale), Math.round(video.videoHeight * scale));
-      const last = challenge.steps[challenge.steps.length - 1];
-      this.endS = last.end_s + this.capture.tail_s;
+      // The page knows neither the moves nor the colours: the cue endpoint reveals each when its
+      // time comes. duration_ms only sizes the progress bar and a last-resort end.
+      this.endS = challenge.duration_ms / 1000;
+      this.cue = null;          // the last cue answer, with the page time it arrived
+      this.cueAt = 0;
+      this.cueBusy = false;
+      this.spans = new Map();   // step index -> its window length as first seen (for the ring)
       this.onVisibility = () => {
         if (document.hidden) this.fail("hidden", "You left the page",
           "The challenge needs this tab in front of you the whole time. Try again and stay on this page.");
@@ -427,7 +459,51 @@
       this.capturing = true;
       this.capturer.start();
       this.batchTimer = setInterval(() => this.cut(), this.capture.batch_ms);
+      light.on();
+      this.pollCue();
       this.animate();
+    }
+
+    async pollCue() {
+      // One request at a time, every cue_every_ms: what to show now comes only from the server.
+      if (this.stopped || this.finishing) return;
+      this.cueTimer = setTimeout(() => this.pollCue(), this.challenge.cue_every_ms);
+      if (this.cueBusy) return;
+      this.cueBusy = true;
+      let result;
+      try {
+        result = await api(url("cue", this.challenge.id), {method: "GET",
+          headers: {"X-Challenge-Nonce": this.challenge.nonce}});
+      } catch (err) {
+        result = {ok: false, status: 0, body: {}};
+      } finally {
+        this.cueBusy = false;
+      }
+      if (this.stopped || this.finishing) return;
+      if (result.ok) {
+        this.cue = result.body;
+        this.cueAt = performance.now();
+        light.show(this.cue.light.rgb);
+        if (this.cue.step && !this.spans.has(this.cue.step.index)) this.spans.set(this.cue.step.index, this.cue.step.ms_left);
+        this.buildPills(this.cue.step_count);
+        this.animate();
+        if (this.cue.done) this.finish();
+      } else if (result.status >= 400 && result.status < 500 && result.status !== 429) {
+        this.refused(result.body);
+      }
+    }
+
+    buildPills(count) {
+      const list = $("#charcha-steps");
+      if (list.children.length === count) return;
+      list.innerHTML = "";
+      for (let i = 0; i < count; i++) {
+        const li = document.createElement("li");
+        li.className = "charcha-step";
+        li.dataset.state = "todo";
+        li.textContent = String(i + 1);
+        list.appendChild(li);
+      }
     }
 
     grab() {
@@ -526,45 +602,61 @@
     animate() {
       // Ten updates a second, each written only when it changes: the page's main thread must stay
       // free for capturing frames on time (the server reads long gaps as tampering).
-      if (this.stopped) return;
+      clearTimeout(this.animateTimer);
+      if (this.stopped || this.finishing) return;
       const now = this.elapsedS();
-      const steps = this.challenge.steps;
-      const index = steps.findIndex((s) => now < s.end_s);
-      if (index === -1) {
-        setText($("#charcha-prompt"), "Done — hold still");
-        setData($("#charcha-prompt"), "action", "done");
+      const cue = this.cue;
+      const prompt = $("#charcha-prompt");
+      const step = cue && cue.step;
+      const msLeft = step ? Math.max(0, step.ms_left - (performance.now() - this.cueAt)) : 0;
+      if (cue && cue.done) {
+        setText(prompt, "Done — hold still");
+        setData(prompt, "action", "done");
         setText($("#charcha-next"), "");
         setText($("#charcha-countdown"), "");
         setStyle($("#charcha-ring"), "--fraction", "1");
         setText($("#charcha-step-label"), "All moves done");
-        if (now >= this.endS) { this.finish(); return; }
+      } else if (step && msLeft > 0) {
+        const span = Math.max(1, this.spans.get(step.index) || step.ms_left);
+        setData(prompt, "action", step.action);
+        setText(prompt, step.prompt);
+        setText($("#charcha-next"), "");
+        setText($("#charcha-countdown"), String(Math.ceil(msLeft / 1000)));
+        setStyle($("#charcha-ring"), "--fraction", Math.min(1, Math.max(0, 1 - msLeft / span)).toFixed(2));
+        setData($("#charcha-ring"), "active", "1");
+        setText($("#charcha-step-label"), `Move ${step.index + 1} of ${step.count}`);
       } else {
-        const step = steps[index];
-        const active = now >= step.start_s;
-        setData($("#charcha-prompt"), "action", active ? step.action : "neutral");
-        setText($("#charcha-prompt"), active ? step.prompt
-          : (index === 0 ? "Get ready — look at the camera" : "Relax — look at the camera"));
-        setText($("#charcha-next"), active ? "" : `Next: ${step.prompt}`);
-        const remaining = active ? step.end_s - now : step.start_s - now;
-        const span = active ? step.end_s - step.start_s
-          : Math.max(0.001, step.start_s - (index ? steps[index - 1].end_s : 0));
-        setText($("#charcha-countdown"), String(Math.max(0, Math.ceil(remaining))));
-        setStyle($("#charcha-ring"), "--fraction", (Math.min(1, Math.max(0, 1 - remaining / span))).toFixed(2));
-        setData($("#charcha-ring"), "active", active ? "1" : "0");
-        setText($("#charcha-step-label"), active ? `Move ${index + 1} of ${steps.length}`
-          : (index === 0 ? "Get ready" : `Next: move ${index + 1} of ${steps.length}`));
+        const lightPhase = !cue || cue.phase === "light";
+        setData(prompt, "action", "neutral");
+        setText(prompt, lightPhase ? "Hold still and look at the camera" : "Relax — look at the camera");
+        setText($("#charcha-next"), lightPhase ? "The screen's light is checking your face" : "The next move comes in a moment");
+        setText($("#charcha-countdown"), "");
+        setStyle($("#charcha-ring"), "--fraction", "0");
+        setData($("#charcha-ring"), "active", "0");
+        setText($("#charcha-step-label"), lightPhase ? "Get ready" : "Next move coming");
       }
+      const shown = step && msLeft > 0 ? step.index : -1;
+      if (step) this.lastStep = step.index;
+      const doneSteps = (cue && cue.done) ? Infinity
+        : (this.lastStep === undefined ? 0 : this.lastStep + (shown === this.lastStep ? 0 : 1));
       root.querySelectorAll(".charcha-step").forEach((el, i) => {
-        const step = steps[i];
-        setData(el, "state", now >= step.end_s ? "done" : (now >= step.start_s ? "active" : "todo"));
+        setData(el, "state", i < doneSteps ? "done" : (i === shown ? "active" : "todo"));
       });
       const percent = Math.min(100, Math.round((now / this.endS) * 100));
       const bar = $("#charcha-progress");
       if (bar.value !== percent) bar.value = percent;
+      // A last resort if the cue never says "done" (the server is unreachable): the frames' sender
+      // reports the lost connection long before this.
+      if (now > this.endS + 8) { this.finish(); return; }
       this.animateTimer = setTimeout(() => this.animate(), 100);
     }
 
     async finish() {
+      if (this.finishing) return;
+      this.finishing = true;
+      clearTimeout(this.cueTimer);
+      clearTimeout(this.animateTimer);
+      light.off();
       this.stopCapture();
       const encoded = performance.now() + 1000;
       while (this.pending.some((slot) => !slot.done) && performance.now() < encoded) {
@@ -629,6 +721,8 @@
     abort() {
       this.stopped = true;
       clearTimeout(this.animateTimer);
+      clearTimeout(this.cueTimer);
+      light.off();
       this.stopCapture();
       this.capturer.close();
       this.cleanupListeners();
@@ -727,16 +821,7 @@
       return;
     }
     const challenge = result.body;
-    const list = $("#charcha-steps");
-    list.innerHTML = "";
-    challenge.steps.forEach((step, i) => {
-      const li = document.createElement("li");
-      li.className = "charcha-step";
-      li.dataset.state = "todo";
-      li.textContent = String(i + 1);
-      li.title = step.prompt;
-      list.appendChild(li);
-    });
+    $("#charcha-steps").innerHTML = "";
     show("challenge");
     run = new ChallengeRun(challenge);
     run.start();

@@ -18,7 +18,7 @@ from PIL import Image
 from playwright.sync_api import Page
 from skimage import data
 
-from charcha.models import ConsentRecord
+from charcha.models import Challenge, ConsentRecord
 from charcha.services import challenge_finish, challenge_verdict_apply
 from charcha.testing.fixtures import write_mjpeg
 from tests.charcha.conftest import at, cadence, issue, passing_verdict, stream
@@ -76,19 +76,34 @@ def face_jpegs(count: int) -> list[bytes]:
     return out
 
 
-def consent_with_pictures(user: User, keep: tuple[int, ...] = (1, 3, 5, 7, 9)) -> ConsentRecord:
-    """A passed consent through the real services, keeping ``keep`` of 12 face pictures.
+class _PassingDecision:
+    """Decides a pass whatever the pictures show: still photos do no moves, and the pages are what
+    is tested. Batches are still analysed by the real engine as they arrive."""
 
-    The verdict is applied before the verify job (queued on commit) runs; that job then finds the
-    challenge decided and leaves it: still photos do no moves, and the pages are what is tested.
-    """
+    def __init__(self, challenge_id: Any, keep: tuple[int, ...]) -> None:
+        self.challenge_id = challenge_id
+        self.keep = keep
+
+    def analyse_batch(self, frames: Any, *, first_index: int) -> Any:
+        raise AssertionError("batches are analysed by the real engine on arrival")
+
+    def decide(self, observations: Any, steps: Any, **kwargs: Any) -> Any:
+        challenge = Challenge.objects.get(pk=self.challenge_id)
+        return passing_verdict(challenge, self.keep)
+
+
+def consent_with_pictures(user: User, keep: tuple[int, ...] = (1, 3, 5, 7, 9)) -> ConsentRecord:
+    """A passed consent through the real services, keeping ``keep`` of 12 face pictures."""
     issued = issue(user, timezone.now())
     times = cadence(12)
     stream(user, issued, times, frames=face_jpegs(len(times)))
+    decision = _PassingDecision(issued.challenge.pk, keep)
     with transaction.atomic():
         challenge = challenge_finish(user=user, challenge_id=issued.challenge.pk, nonce=issued.nonce,
-                                     now=at(issued.challenge, times[-1] + 500))
-        challenge_verdict_apply(challenge=challenge, verdict=passing_verdict(challenge, keep))
+                                     now=at(issued.challenge, times[-1] + 500), verifier=decision)  # type: ignore[arg-type]
+        if challenge.state == Challenge.State.VERIFYING:
+            # Batches not analysed yet (no commit between frames and finish): decide it directly.
+            challenge_verdict_apply(challenge=challenge, verdict=passing_verdict(challenge, keep))
     return ConsentRecord.objects.get(user=user)
 
 
