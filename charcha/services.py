@@ -845,6 +845,7 @@ def challenge_decide(*, challenge: Challenge, verifier: Verifier | None = None, 
     light = [LightSegment(rgb=tuple(seg["rgb"]), start_s=seg["start_s"], end_s=seg["end_s"])  # type: ignore[arg-type]
              for seg in light_json]
     reference = reference_embedding(user_id=challenge.user_id, exclude_challenge=challenge.pk)
+    engine_started = time.perf_counter()
     verdict = (verifier or _shared_verifier()).decide(
         observations, steps, light=light, reference_embedding=None if reference is None else reference[0],
         load_images=_images_loader(challenge))
@@ -852,6 +853,7 @@ def challenge_decide(*, challenge: Challenge, verifier: Verifier | None = None, 
         now + timedelta(seconds=time.perf_counter() - (entered if entered is not None else started))
     last = batches[-1]
     timings = {"decide_ms": round((time.perf_counter() - started) * 1000, 1),
+               "engine_decide_ms": round((time.perf_counter() - engine_started) * 1000, 1),
                "after_last_batch_ms": _ms_between(challenge.issued_at, decided) - last.received_ms,
                "after_last_frame_ms": _ms_between(challenge.issued_at, decided) - (challenge.last_capture_ms or 0),
                "inline": decided_inline,

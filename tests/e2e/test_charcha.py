@@ -206,3 +206,16 @@ def test_a_lost_connection_stops_the_challenge_with_a_clear_message(browser_fact
     challenge = Challenge.objects.get()
     assert challenge.state == Challenge.State.OPEN  # nothing reached the server after the outage
     assert challenge.frame_count > 0
+
+
+def test_the_light_fades_also_under_reduced_motion_and_is_off_before_start(
+        browser_factory: Callable[..., Browser], live_server: Any) -> None:
+    # An instant colour change would be a flash: under prefers-reduced-motion the 200 ms fade stays.
+    page = browser_factory([]).new_context(viewport={"width": 1100, "height": 900}, reduced_motion="reduce").new_page()
+    login(page, live_server, username="e2e-motion")
+    page.goto(f"{live_server.url}/consent/capture/")
+    assert page.evaluate("matchMedia('(prefers-reduced-motion: reduce)').matches")
+    style = page.evaluate("""() => { const s = getComputedStyle(document.getElementById("charcha-light"));
+        return [s.transitionProperty, s.transitionDuration, s.transitionTimingFunction]; }""")
+    assert style == ["background-color", "0.2s", "linear"]
+    assert page.is_hidden("#charcha-light")
