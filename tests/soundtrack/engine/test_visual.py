@@ -10,11 +10,18 @@ from mediakit.encode import encode_mp4
 from mediakit.errors import MediaError
 from soundtrack.engine.errors import SoundtrackError
 from soundtrack.engine.metrics import beat_match
-from soundtrack.engine.visual import analysis_rate, analyze_video, colour_temperature_k, mood_from_features
+from soundtrack.engine.visual import (
+    SALIENCE_WINDOW_S,
+    analysis_rate,
+    analyze_video,
+    colour_temperature_k,
+    mood_from_features,
+    salient_beats,
+)
 from soundtrack.testing.synthetic import make_beat_video
 from tests.media import write_audio
 
-from .conftest import Clip
+from .conftest import Clip, RealClip
 
 
 @pytest.mark.parametrize("name", ["grid_clip", "fast_clip", "slow_clip", "handheld_clip"])
@@ -122,3 +129,35 @@ def test_progress_is_reported_up_to_one(tmp_path: Path) -> None:
     analyze_video(clip.path, progress=lambda stage, fraction, message="": seen.append((stage, fraction)))
     assert seen[-1] == ("analyze", 1.0)
     assert [f for _, f in seen] == sorted(f for _, f in seen)
+
+
+def test_only_the_strongest_event_of_a_moment_is_a_visual_beat() -> None:
+    times = np.array([0.0, 0.1, 0.25, 0.5, 0.9, 1.0, 2.0])
+    rank = np.array([1.0, 3.0, 2.0, 5.0, np.inf, 4.0, 0.5])   # inf: a cut, above any impact
+    # 0.0 and 0.25 lose to 0.1; 0.1 is 0.4 s from the stronger 0.5; 1.0 loses to the cut; 2.0 is alone.
+    assert salient_beats(times, rank).tolist() == [False, True, False, True, True, False, True]
+    assert SALIENCE_WINDOW_S == 0.3
+
+
+def test_generated_beats_are_all_salient(grid_clip: Clip, fast_clip: Clip) -> None:
+    # A clean rhythm (150 BPM is 0.4 s a beat) loses nothing to the choice of salient events.
+    for clip in (grid_clip, fast_clip):
+        np.testing.assert_array_equal(clip.analysis.visual_beats_s, clip.analysis.candidate_beats_s)
+
+
+def test_real_street_scene_keeps_the_strongest_steps(real_motion_clip: RealClip) -> None:
+    a = real_motion_clip.analysis
+    # People walking out of step: more events than a beat can follow; the strongest of each
+    # moment are kept, and they are a subset of what was found.
+    assert a.candidate_beats_s.size > a.visual_beats_s.size >= 15
+    assert np.all(np.isin(a.visual_beats_s, a.candidate_beats_s))
+    # Every event left out had a stronger one within the window, which is either kept or was
+    # itself outshone by a stronger one still: the next kept beat is never far.
+    dropped = a.candidate_beats_s[~np.isin(a.candidate_beats_s, a.visual_beats_s)]
+    gaps = np.min(np.abs(dropped[:, None] - a.visual_beats_s[None, :]), axis=1)
+    assert dropped.size > 0 and float(gaps.max()) < 3 * SALIENCE_WINDOW_S
+
+
+def test_analysis_reports_its_cpu_time(grid_clip: Clip) -> None:
+    assert set(grid_clip.analysis.cpu_s) == {"decode", "motion"}
+    assert all(v > 0 for v in grid_clip.analysis.cpu_s.values())
