@@ -287,7 +287,11 @@ class HeadModel:
         below = np.clip((pts[:, 1] - upper) / (0.12 * iod), 0.0, 1.0)
         lateral = np.clip(1.35 - np.abs(pts[:, 0] - pts[13, 0]) / (1.1 * iod), 0.0, 1.0)
         weight = below * lateral
-        weight[LOWER_INNER_LIP] = 1.0
+        # The lower lip drops most in its middle and stays near the corners (a U, not a slot).
+        half = 0.5 * float(np.linalg.norm(pts[MOUTH_CORNERS[0], :2] - pts[MOUTH_CORNERS[1], :2]))
+        u_shape = np.clip(1.0 - ((pts[:, 0] - pts[13, 0]) / half) ** 2, 0.15, 1.0)
+        weight = np.minimum(weight, np.maximum(u_shape, below * (pts[:, 1] > pts[14, 1] + 0.15 * iod)))
+        weight[LOWER_INNER_LIP] = u_shape[LOWER_INNER_LIP]
         mouth[:n, 1] = weight * drop
         mouth[:n, 2] = weight * 0.25 * drop  # the jaw swings down and a little back
         cx = pts[13, 0]
@@ -442,11 +446,14 @@ class HeadRenderer:
         self._half = half / float(np.linalg.norm(half))
         self._room_rgb = room_rgb
         self._uv = np.ascontiguousarray(model.uv, np.float64)
+        self._projected: tuple[HeadPose, np.ndarray, np.ndarray] | None = None
 
     # -- geometry ----------------------------------------------------------------------------------
 
     def project(self, pose: HeadPose) -> tuple[np.ndarray, np.ndarray]:
         """The mesh's vertices in frame pixels (V, 3; z in the same pixel scale) and their normals."""
+        if self._projected is not None and self._projected[0] == pose:
+            return self._projected[1], self._projected[2]
         m = self.model
         pts = m.vertices + pose.mouth_open * m.blend_mouth + pose.smile * m.blend_smile + pose.blink * m.blend_blink
         rot = _rotation(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
@@ -460,6 +467,7 @@ class HeadRenderer:
         normals = m.vertex_normals(moved)
         out = moved * self.scale
         out[:, :2] += self.offset
+        self._projected = (pose, out, normals)  # render() then landmarks() of one pose: once
         return out, normals
 
     def landmarks(self, pose: HeadPose) -> np.ndarray:
@@ -741,6 +749,7 @@ class Camera:
     seed: int = 0
     _gains: np.ndarray | None = None
     _last_t: float | None = None
+    _bank: np.ndarray | None = None
 
     def capture(self, frame: np.ndarray, t: float) -> np.ndarray:
         lin: np.ndarray = _SRGB_TO_LINEAR_LUT[frame]
@@ -760,16 +769,51 @@ class Camera:
         exposed = lin * g.astype(np.float32)
         scaled = np.clip(exposed * (_ENCODE_LEVELS - 1), 0, _ENCODE_LEVELS - 1).astype(np.uint16)
         encoded = _power_lut(round(self.gamma, 2))[scaled]
-        noise = np.empty(frame.shape, np.int16)
-        cv2.setRNGSeed(self.seed + int(t * 1000))
-        cv2.randn(noise, np.zeros(3), np.full(3, self.noise_sigma))
-        out = cv2.add(encoded, noise, dtype=cv2.CV_8U)
+        out = cv2.add(encoded, self._noise(frame.shape, t), dtype=cv2.CV_8U)
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         if not ok:
             raise ValueError("JPEG encoding failed")
         return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
+    def _noise(self, shape: tuple[int, ...], t: float) -> np.ndarray:
+        # Sensor noise from a bank of eight fields drawn once, each frame a random field rolled
+        # by a random offset: drawing a fresh Gaussian field per frame cost more than rendering.
+        if self._bank is None or self._bank.shape[1:] != shape:
+            rng = np.random.default_rng(self.seed)
+            self._bank = np.round(rng.normal(0.0, self.noise_sigma, (8, *shape))).astype(np.int16)
+        pick = np.random.default_rng((self.seed, int(t * 1000)))
+        field = self._bank[int(pick.integers(8))]
+        return np.roll(field, (int(pick.integers(shape[0])), int(pick.integers(shape[1]))), axis=(0, 1))
+
+
 @functools.cache
 def _power_lut(gamma: float) -> np.ndarray:
     return np.round(255 * np.linspace(0, 1, _ENCODE_LEVELS) ** (1 / gamma)).astype(np.uint8)
+
+
+def warp_texture(
+    texture: np.ndarray, uv: np.ndarray, xyz: np.ndarray, faces: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw a mesh whose vertices sit at ``xyz`` (frame pixels, z for depth order) with each
+    vertex's texture at ``uv`` (texture pixels): a face pasted onto another face's landmarks, as
+    face-swap tools do. Returns the image (H, W, C) and the covered pixels (H, W) bool. Faces are
+    drawn in both windings (the caller's landmarks need not be oriented)."""
+    w, h = size
+    both = np.concatenate([faces, faces[:, [0, 2, 1]]])
+    ids, ok = _rasterize(np.asarray(xyz, np.float64), both, size)
+    idx = np.flatnonzero(ids >= 0)
+    tri = ids.ravel()[idx]
+    table = _affine_table(np.asarray(xyz, np.float64)[:, :2], np.asarray(uv, np.float64), both, ok)
+    coef = table[:, tri]
+    xs = (idx % w).astype(np.float32)
+    ys = (idx // w).astype(np.float32)
+    u = coef[0] * xs + coef[1] * ys + coef[2]
+    v = coef[3] * xs + coef[4] * ys + coef[5]
+    channels = _sample(texture.astype(np.float32), u, v)
+    out = np.zeros((h * w, texture.shape[2]), np.float32)
+    for ch, plane in enumerate(channels):
+        out[idx, ch] = plane
+    covered = np.zeros(h * w, bool)
+    covered[idx] = True
+    return out.reshape(h, w, -1), covered.reshape(h, w)
