@@ -119,7 +119,8 @@ def _sha256(data: bytes | str) -> str:
 
 
 def _ms_between(start: datetime, end: datetime) -> int:
-    return int((end - start).total_seconds() * 1000)
+    # Integer arithmetic on microseconds: float seconds * 1000 can land a hair under a whole ms.
+    return (end - start) // timedelta(milliseconds=1)
 
 
 def timing_rules() -> TimingRules:
@@ -576,18 +577,29 @@ def _pending_batches(challenge_id: Any) -> int:
     return CaptureBatch.objects.filter(challenge_id=challenge_id, analysed_at__isnull=True).count()
 
 
-def _wait_for_analysis(challenge_id: Any) -> bool:
+def _wait_for_analysis(challenge: Challenge, loaded: dict[int, list[FrameObservation]]) -> bool:
     """Give the last batch's analysis (on a worker, started when it arrived) a moment to land.
 
     The page sends the last batch and then finishes at once; waiting here a little lets the
-    verdict come back in the finish answer instead of a job's queue later.
+    verdict come back in the finish answer instead of a job's queue later. Meanwhile the
+    observations of the batches already analysed are read and decrypted into ``loaded`` (by seq),
+    so that only the last one is left to read when its analysis lands.
     """
     deadline = time.monotonic() + settings.CHARCHA_FINISH_WAIT_MS / 1000
-    while _pending_batches(challenge_id):
+    while True:
+        batches = list(CaptureBatch.objects.filter(challenge=challenge).order_by("seq"))
+        ready = [b for b in batches if b.analysed_at is not None and not b.unreadable and b.seq not in loaded]
+        try:
+            for batch in ready:
+                loaded[batch.seq] = _observations_load(challenge, [batch])
+        except (OSError, CryptoError, ChallengeError):
+            loaded.clear()  # erased under us: the decision will say so
+            return True
+        if all(b.analysed_at is not None for b in batches):
+            return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.01)
-    return True
 
 
 def challenge_finish(*, user: User, challenge_id: Any, nonce: str, now: datetime | None = None,
@@ -603,7 +615,8 @@ def challenge_finish(*, user: User, challenge_id: Any, nonce: str, now: datetime
     challenge = _user_challenge(user=user, challenge_id=challenge_id)
     _check_nonce(challenge, nonce)
     _require_open(challenge, now)
-    ready = challenge.batch_count > 0 and _wait_for_analysis(challenge.pk)
+    loaded: dict[int, list[FrameObservation]] = {}
+    ready = challenge.batch_count > 0 and _wait_for_analysis(challenge, loaded)
     with transaction.atomic():
         # The conditional UPDATE is the single-use gate: of concurrent finishes exactly one matches.
         updated = Challenge.objects.filter(pk=challenge.pk, state=Challenge.State.OPEN, expires_at__gt=now).update(
@@ -617,7 +630,7 @@ def challenge_finish(*, user: User, challenge_id: Any, nonce: str, now: datetime
         challenge.refresh_from_db()
         try:
             challenge_decide(challenge=challenge, verifier=verifier, decided_inline=True, now=injected,
-                             entered=entered)
+                             entered=entered, preloaded=loaded)
         except Exception:
             # Nothing is lost: the verify job starts from the stored batches.
             logger.exception("inline decision of challenge %s failed; handing it to a verify job", challenge.pk)
@@ -822,13 +835,15 @@ def _images_loader(challenge: Challenge) -> Callable[[Sequence[int]], list[np.nd
 
 
 def challenge_decide(*, challenge: Challenge, verifier: Verifier | None = None, decided_inline: bool = False,
-                     now: datetime | None = None, entered: float | None = None) -> Challenge:
+                     now: datetime | None = None, entered: float | None = None,
+                     preloaded: dict[int, list[FrameObservation]] | None = None) -> Challenge:
     """Decide a verifying challenge from its analysed batches, the windows as revealed and the
     account's verified face; apply the verdict. Every batch must be analysed.
 
     ``now`` (injected by tests and simulations) is when the caller started, ``entered`` its
     ``perf_counter`` then: the decision time is that plus the work done since, so its latency
-    figures mean the same on an injected clock as on the server's.
+    figures mean the same on an injected clock as on the server's. ``preloaded``: observations
+    already read, by batch seq.
     """
     from charcha.vision import ChallengeStep
     from charcha.vision.types import LightSegment
@@ -839,7 +854,13 @@ def challenge_decide(*, challenge: Challenge, verifier: Verifier | None = None, 
         return challenge_verdict_fail(challenge=challenge, reason="too_few_frames", now=now)
     if any(b.unreadable for b in batches):
         return challenge_verdict_fail(challenge=challenge, reason="frames_unreadable", now=now)
-    observations = _observations_load(challenge, batches)
+    if any(b.analysed_at is None for b in batches):
+        # A batch that slipped in after the wait: the inline caller hands the decision to a job.
+        raise RuntimeError(f"challenge {challenge.pk}: a batch is not analysed yet")
+    preloaded = preloaded or {}
+    observations = sorted([o for b in batches if b.seq in preloaded for o in preloaded[b.seq]]
+                          + _observations_load(challenge, [b for b in batches if b.seq not in preloaded]),
+                          key=lambda o: o.index)
     steps_json, light_json = challenge_windows(challenge)
     steps = [ChallengeStep(action=s["action"], start_s=s["start_s"], end_s=s["end_s"]) for s in steps_json]
     light = [LightSegment(rgb=tuple(seg["rgb"]), start_s=seg["start_s"], end_s=seg["end_s"])  # type: ignore[arg-type]
