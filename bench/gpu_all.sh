@@ -34,4 +34,5 @@ run() {  # name, seconds, command...
 
 run lora 170 python3 bench/lora.py --size real --device cuda --json
 run render_diffusion 280 python3 bench/render_diffusion.py --size real --device cuda --json
+run render_compiled 270 python3 bench/render_diffusion.py --size real --device cuda --compile --json
 run lora_hotswap 150 python3 bench/lora_hotswap.py --size real --device cuda --json

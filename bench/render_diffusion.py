@@ -252,6 +252,43 @@ def measure(size: str = "tiny", device: str = "cpu") -> dict[str, Any]:
     return out
 
 
+def measure_compiled_keyframes(device: str, size: str = "real", backend: str = "inductor") -> dict[str, Any]:
+    """The keyframes renderer's units with its UNet compiled and a LoRA hot-swapped in, as a GPU
+    worker runs it (``RenderEnv.compile``): the projection beside the eager one of ``measure``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import torch
+    from lora_hotswap import _write_adapter
+
+    from musicvideo.render.diffusion import AdapterSlot, prepare_hotswap
+
+    out: dict[str, Any] = {"size": size, "device": device, "compile": backend}
+    t0 = time.perf_counter()
+    pipe = real_pipelines(device)["image"] if size == "real" else tiny_pipelines()["image"]
+    out["build_s"] = round(time.perf_counter() - t0, 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [_write_adapter(pipe, Path(tmp) / name, seed=seed, rank=16) for seed, name in ((1, "a"), (2, "b"))]
+        prepare_hotswap(pipe, backend=backend)
+        env = RenderEnv(device=device, weights={SD15: "tiny"} if size == "tiny" else {}, compile="on")
+        kf = KeyframesRenderer(env, pipeline=pipe, options=KeyframeOptions() if size == "real" else None)
+        with AdapterSlot(pipe, Person(adapter_path=paths[0], trigger="sks person", family=SD15), family=SD15):
+            t0 = time.perf_counter()
+            units = keyframe_units(device, pipe, kf)  # each unit's warm-up call compiles its shapes
+            out["compile_and_units_s"] = round(time.perf_counter() - t0, 1)
+        with AdapterSlot(pipe, Person(adapter_path=paths[1], trigger="sks person", family=SD15), family=SD15):
+            t0 = time.perf_counter()
+            again = keyframe_units(device, pipe, kf)
+            out["units_after_hotswap_s"] = round(time.perf_counter() - t0, 1)
+    out["units"] = {k: round(v, 4) for k, v in units.items()}
+    out["units_after_hotswap"] = {k: round(v, 4) for k, v in again.items()}
+    eager_units = {"animatediff_clip_s": 0.0, "wan_clip_s": 0.0}
+    minutes = project_minutes({**units, **eager_units}, kf.options, ClipOptions(), WanOptions())["keyframes"]
+    out["keyframes_projected_3min_gpu_minutes"] = minutes
+    out["keyframes_target_minutes"] = TARGET_MIN["keyframes"]
+    out["keyframes_ratio_to_target"] = round(minutes / TARGET_MIN["keyframes"], 3)
+    out["peak_gpu_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 1) if device.startswith("cuda") else None
+    return out
+
+
 def check_real_sizes() -> dict[str, Any]:
     """Build the real-size models on the meta device (no memory, no time) and count their parameters."""
     pipes = real_pipelines("meta")
@@ -273,8 +310,17 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--check", action="store_true",
                         help="only build the real-size models on the meta device and count their parameters")
+    parser.add_argument("--compile", action="store_true",
+                        help="the keyframes renderer with its UNet compiled and LoRAs hot-swapped")
     args = parser.parse_args()
-    figures = check_real_sizes() if args.check else measure(args.size, args.device)
+    if args.check:
+        figures = check_real_sizes()
+    elif args.compile:
+        # On a CPU the tiny model with the "eager" backend checks the path (inductor takes minutes there).
+        figures = measure_compiled_keyframes(args.device, args.size,
+                                             "inductor" if args.device.startswith("cuda") else "eager")
+    else:
+        figures = measure(args.size, args.device)
     if args.json:
         print(json.dumps(figures))
     else:

@@ -443,6 +443,11 @@ MUSICVIDEO_RENDER_WEIGHTS: dict[str, str] = {
     "wan2.1-1.3b": env_str("MUSICVIDEO_WAN_WEIGHTS"),
     "sd15-animatediff-motion": env_str("MUSICVIDEO_SD15_MOTION_WEIGHTS"),
 }
+# torch.compile of the denoiser with LoRA hot-swap: "auto" on a CUDA device only (1.4x a step on an
+# H200, 80 s once per worker process; musicvideo/render/diffusion.py has the figures), "on", "off".
+MUSICVIDEO_RENDER_COMPILE = env_str("MUSICVIDEO_RENDER_COMPILE", "auto")
+if MUSICVIDEO_RENDER_COMPILE not in ("auto", "on", "off"):
+    raise ImproperlyConfigured("MUSICVIDEO_RENDER_COMPILE must be auto, on or off.")
 MUSICVIDEO_RENDER_WIDTH = env_int("MUSICVIDEO_RENDER_WIDTH", 1280)
 MUSICVIDEO_RENDER_HEIGHT = env_int("MUSICVIDEO_RENDER_HEIGHT", 720)
 MUSICVIDEO_RENDER_FPS = env_int("MUSICVIDEO_RENDER_FPS", 30)

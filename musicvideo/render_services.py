@@ -51,7 +51,8 @@ RUNNING = (Job.Status.QUEUED, Job.Status.RUNNING)
 
 # ------------------------------------------------------------------------------------ settings
 def render_env() -> RenderEnv:
-    return RenderEnv(device=settings.MUSICVIDEO_RENDER_DEVICE, weights=dict(settings.MUSICVIDEO_RENDER_WEIGHTS))
+    return RenderEnv(device=settings.MUSICVIDEO_RENDER_DEVICE, weights=dict(settings.MUSICVIDEO_RENDER_WEIGHTS),
+                     compile=settings.MUSICVIDEO_RENDER_COMPILE)
 
 
 def render_settings(*, style: str, seed: int) -> RenderSettings:

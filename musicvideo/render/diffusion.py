@@ -5,6 +5,11 @@
   handed an already-loaded pipeline.
 - The person's LoRA goes into the shared pipeline for one render and out again afterwards
   (``AdapterSlot``), so the next job on the worker gets the base model untouched.
+- On a GPU the denoiser is compiled once per process (``RenderEnv.compile``) with LoRA hot-swap:
+  each render's adapter replaces the last one's weights in place, so no adapter recompiles it.
+  Measured on an H200 (bench/lora_hotswap.py): SD 1.5's UNet step 0.053 s eager, 0.038 s compiled
+  (1.40x), 80 s to compile once, 0.10 s a hot-swap, one graph for any number of adapters; that
+  brings the keyframes renderer's projected 3-minute video from 3.35 to about 2.7 GPU minutes.
 - Random numbers come from CPU generators seeded by (render seed, scene, purpose): the same seed
   gives the same frames on any device.
 - Generated pictures are cover-fitted to the render size, and clips are retimed to the exact
@@ -63,13 +68,49 @@ def model_source(env: RenderEnv, family: str) -> Any:
     return ModelSource(family=family, base=base, motion_adapter=motion or None, device=env.device, dtype=dtype)
 
 
+# Hot-swapped LoRAs are padded to this rank (the trainer's defaults are 16 and 32); the padding
+# costs compute, so it is no larger than the adapters need.
+HOTSWAP_MAX_RANK = 64
+
+
+def compile_wanted(env: RenderEnv) -> bool:
+    """"auto" compiles on a GPU only: on a CPU the compile takes minutes and gains nothing measured."""
+    return env.compile == "on" or (env.compile == "auto" and env.device.startswith("cuda"))
+
+
+def prepare_hotswap(pipe: Any, *, backend: str) -> Any:
+    """Make a freshly loaded pipeline ready for compiled renders with hot-swapped adapters.
+
+    ``enable_lora_hotswap`` must come before the first adapter is loaded; the compile itself waits
+    for the first adapter (``AdapterSlot``), since hot-swap replaces an adapter that is there.
+    """
+    pipe.enable_lora_hotswap(target_rank=HOTSWAP_MAX_RANK)
+    pipe._encore_compile = {"backend": backend, "compiled": False}
+    return pipe
+
+
 def load_cached(models: ModelCache | None, env: RenderEnv, family: str, kind: str) -> Any:
     """The family's pipeline for ``kind`` ("image" | "video"), loaded once per process."""
     from personalize.lora.families import load_pipeline
 
     source = model_source(env, family)
-    key = f"render:{family}:{kind}:{source.base}:{source.motion_adapter}:{source.device}:{source.dtype}"
-    return (models or PROCESS_MODELS).get(key, lambda: load_pipeline(source, kind=kind))  # type: ignore[arg-type]
+    compiled = compile_wanted(env)
+    key = (f"render:{family}:{kind}:{source.base}:{source.motion_adapter}:{source.device}:{source.dtype}"
+           f":{env.compile_backend if compiled else 'eager'}")
+
+    def load() -> Any:
+        pipe = load_pipeline(source, kind=kind)  # type: ignore[arg-type]
+        return prepare_hotswap(pipe, backend=env.compile_backend) if compiled else pipe
+
+    return (models or PROCESS_MODELS).get(key, load)
+
+
+def _adapter_rank(path: Path) -> int:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        # A safetensors handle is not iterable: keys() is its API.
+        return max((f.get_slice(k).get_shape()[0] for k in f.keys() if "lora_A" in k), default=0)  # noqa: SIM118
 
 
 class AdapterSlot:
@@ -83,17 +124,54 @@ class AdapterSlot:
                               code="renderer_unavailable")
 
     def __enter__(self) -> AdapterSlot:
-        if self.path is not None:
-            from personalize.lora.families import apply_adapter
+        if self.path is None:
+            return self
+        from personalize.lora.families import apply_adapter
 
+        state = getattr(self.pipe, "_encore_compile", None)
+        if state is None:
             apply_adapter(self.pipe, self.path)
+            return self
+        if _adapter_rank(self.path) > HOTSWAP_MAX_RANK:
+            raise RenderError(f"The adapter's rank is above {HOTSWAP_MAX_RANK}, which compiled renders take.",
+                              code="adapter_incompatible")
+        if not state["compiled"]:
+            apply_adapter(self.pipe, self.path)
+            from personalize.lora.families import denoiser
+
+            # In place (nn.Module.compile), so the pipeline keeps calling the same module.
+            denoiser(self.pipe).compile(backend=state["backend"])
+            state["compiled"] = True
+        else:
+            from personalize.lora.errors import LoraError
+            from personalize.lora.families import ADAPTER_NAME
+
+            try:
+                self.pipe.load_lora_weights(str(self.path), adapter_name=ADAPTER_NAME, hotswap=True)
+            except (OSError, ValueError, KeyError, RuntimeError) as exc:
+                raise LoraError("The adapter file does not fit this model family.",
+                                code="adapter_incompatible") from exc
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.path is not None:
+        if self.path is None:
+            return
+        if getattr(self.pipe, "_encore_compile", None) is None:
             from personalize.lora.families import remove_adapter
 
             remove_adapter(self.pipe)
+            return
+        # Compiled: the adapter stays in its place for the next hot-swap, but its weights are
+        # zeroed in place now, so the person's weights do not outlive their render in this
+        # process (withdrawal erases them) and the graph stays valid (same tensors).
+        import torch
+
+        from personalize.lora.families import denoiser
+
+        with torch.no_grad():
+            for name, param in denoiser(self.pipe).named_parameters():
+                if "lora_" in name:
+                    param.zero_()
 
 
 def seed_for(settings: RenderSettings, scene: SceneSpec, purpose: str) -> int:
