@@ -3,10 +3,12 @@
 Runs in a throwaway SQLite database with Celery eager. A rendered head (charcha.testing.live) takes
 ``--attempts`` live challenges on a simulated clock; every batch's analysis and every finish are
 timed on the wall clock. The figure the protocol bounds (verdict <= 0.3 s after the last frame) is
-measured server-side as: analysis of the last batch (which only starts when it arrives) + the
-finish request that decides inline. Earlier batches are analysed while the person is still acting.
+measured server-side as the time from the last batch's arrival to the verdict: that batch's
+analysis (which only starts when it arrives) and the finish request that decides inline. Earlier
+batches are analysed while the person is still acting. ``--realtime``: the page keeps real time
+and a worker thread analyses, as in production (noisier on a shared machine).
 
-    .venv/bin/python bench/charcha_stream.py [--attempts 3] [--polls 300] [--json]
+    .venv/bin/python bench/charcha_stream.py [--attempts 3] [--polls 300] [--realtime] [--json]
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=3)
     parser.add_argument("--polls", type=int, default=300)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--realtime", action="store_true",
+                        help="the page keeps real time and a worker thread analyses batches as they arrive, as "
+                        "in production: the verdict latency then includes the overlap of the last analysis "
+                        "with the finish request")
     args = parser.parse_args()
 
     import django
@@ -53,7 +59,7 @@ def main() -> None:
     import charcha.services as services
     from charcha.models import Challenge, ConsentRecord
     from charcha.testing.attacks import photo
-    from charcha.testing.live import SimulatedClock, attempt_live
+    from charcha.testing.live import RealClock, SimulatedClock, attempt_live
     from config.celery import app
 
     app.conf.task_always_eager = True
@@ -90,6 +96,21 @@ def main() -> None:
         return done
 
     services.challenge_batch_analyse = timed  # type: ignore[assignment]
+    if args.realtime:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from django.db import connection
+
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-worker")
+
+        def work(batch_id: int) -> None:
+            try:
+                services.challenge_batch_analyse(batch_id=batch_id)
+            finally:
+                connection.close()
+
+        services._enqueue_analysis = lambda batch_id: worker.submit(work, batch_id)  # type: ignore[assignment]
+        settings.CHARCHA_FINISH_WAIT_MS = 1500
     finish_ms: list[float] = []
     last_batch_ms: list[float] = []
     outcomes: list[str] = []
@@ -98,19 +119,32 @@ def main() -> None:
     services._shared_verifier()            # models load once per worker process, not per attempt
     real_finish = services.challenge_finish
 
+    last_frames_at: list[float] = [0.0]
+    after_arrival: list[float] = []
+
     def timed_finish(**kwargs: Any) -> Challenge:
-        last_batch_ms.append(analysis_ms[-1])
         started = time.perf_counter()
         challenge = real_finish(**kwargs)
         finish_ms.append((time.perf_counter() - started) * 1000)
+        last_batch_ms.append(analysis_ms[-1])
+        # From the last batch's arrival to the verdict (the page finishes right after its answer).
+        after_arrival.append((time.perf_counter() - last_frames_at[0]) * 1000)
         return challenge
 
     import charcha.testing.live as live
 
+    real_frames_add = live.challenge_frames_add
+
+    def timed_frames_add(**kwargs: Any) -> Challenge:
+        last_frames_at[0] = time.perf_counter()
+        return real_frames_add(**kwargs)
+
+    live.challenge_frames_add = timed_frames_add  # type: ignore[assignment]
     live.challenge_finish = timed_finish  # type: ignore[assignment]
     for i in range(args.attempts):
         runner = User.objects.create_user(f"bench-live-{i}", password="x" * 12)
-        run = attempt_live(user=runner, clock=SimulatedClock(), rng=random.Random(1000 + i),
+        clock = RealClock() if args.realtime else SimulatedClock()
+        run = attempt_live(user=runner, clock=clock, rng=random.Random(int(time.time()) + i),
                            photo_rgb=photo("astronaut"))
         challenge = Challenge.objects.get(pk=run.challenge.pk)
         outcomes.append(challenge.reason or challenge.state)
@@ -119,7 +153,9 @@ def main() -> None:
         for consent in ConsentRecord.objects.filter(user=runner, withdrawn_at__isnull=True):
             services.consent_withdraw(consent=consent, by=runner)
 
-    after_last = [a + f for a, f in zip(last_batch_ms, finish_ms, strict=True)]
+    # Eager: the last batch is analysed inside its own request, then finish decides; with a worker
+    # (--realtime) the two overlap, and the time from the last batch's arrival to the verdict is it.
+    after_last = after_arrival
     per_frame = [ms / n for ms, n in zip(analysis_ms, batch_frames, strict=True) if n]
     figures = {
         "cue_request_ms_median": round(statistics.median(cue_ms), 2),
@@ -134,6 +170,7 @@ def main() -> None:
         "engine_decide_ms_median": round(statistics.median(engine_ms), 1),
         "verdict_after_last_frame_server_ms_median": round(statistics.median(after_last), 1),
         "verdict_after_last_frame_server_ms_max": round(max(after_last), 1),
+        "mode": "realtime, worker thread" if args.realtime else "simulated clock, eager analysis",
         "attempts": args.attempts,
         "outcomes": outcomes,
     }
