@@ -43,6 +43,10 @@ def test_capture_page_shows_the_exact_notice_and_its_hash(client_user: Client) -
     assert (config["noticeVersion"], config["noticeSha256"]) == (notice.version, notice.sha256)
     assert config["urls"]["issue"] == "/api/consent/challenges/"
     assert config["urls"]["frames"] == "/api/consent/challenges/00000000-0000-0000-0000-000000000000/frames/"
+    assert config["urls"]["cue"] == "/api/consent/challenges/00000000-0000-0000-0000-000000000000/cue/"
+    # The light the challenge shows around the preview, off until Start, and the note on comfort.
+    assert '<div id="charcha-light" class="charcha-light" data-rgb="" aria-hidden="true" hidden></div>' in html
+    assert "never flash" in html
 
 
 def test_overview_without_records_offers_to_start(client_user: Client) -> None:
