@@ -1,4 +1,10 @@
-"""CHARCHA business logic: issue a challenge, take its frames, verify, record consent, erase.
+"""CHARCHA business logic: issue a challenge, reveal it cue by cue, take and analyse its frames,
+decide, record consent, erase.
+
+The schedule (light segments, then steps) stays on the server; the cue service reveals each item
+when its planned time has come and records when it did, and the verdict counts every window from
+those reveals. Each batch of frames is analysed as it arrives (task ``charcha.analyse_batch``), so
+finishing only decides.
 
 Every state change of a challenge or a consent record is a conditional UPDATE whose WHERE clause
 names the state it expects; ``updated != 1`` means another request or worker got there first.
