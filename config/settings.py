@@ -443,9 +443,10 @@ MUSICVIDEO_RENDER_WEIGHTS: dict[str, str] = {
     "wan2.1-1.3b": env_str("MUSICVIDEO_WAN_WEIGHTS"),
     "sd15-animatediff-motion": env_str("MUSICVIDEO_SD15_MOTION_WEIGHTS"),
 }
-# torch.compile of the denoiser with LoRA hot-swap: "auto" on a CUDA device only (1.4x a step on an
-# H200, 80 s once per worker process; musicvideo/render/diffusion.py has the figures), "on", "off".
-MUSICVIDEO_RENDER_COMPILE = env_str("MUSICVIDEO_RENDER_COMPILE", "auto")
+# torch.compile of the denoiser with LoRA hot-swap: "off" (default), "on", or "auto" (on a CUDA
+# device only). Off: on an H200 it gained the keyframes renderer 1.03-1.14x a step for 150 s of
+# compiling per worker start (musicvideo/render/diffusion.py has the figures).
+MUSICVIDEO_RENDER_COMPILE = env_str("MUSICVIDEO_RENDER_COMPILE", "off")
 if MUSICVIDEO_RENDER_COMPILE not in ("auto", "on", "off"):
     raise ImproperlyConfigured("MUSICVIDEO_RENDER_COMPILE must be auto, on or off.")
 MUSICVIDEO_RENDER_WIDTH = env_int("MUSICVIDEO_RENDER_WIDTH", 1280)

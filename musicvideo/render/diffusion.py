@@ -5,15 +5,14 @@
   handed an already-loaded pipeline.
 - The person's LoRA goes into the shared pipeline for one render and out again afterwards
   (``AdapterSlot``), so the next job on the worker gets the base model untouched.
-- On a GPU the denoiser is compiled once per process (``RenderEnv.compile``) with LoRA hot-swap:
-  each render's adapter replaces the last one's weights in place, so no adapter recompiles it.
-  Measured on an H200 (bench/lora_hotswap.py): SD 1.5's UNet step 0.053 s eager, 0.038 s compiled
-  (1.40x), 80 s to compile once, 0.10 s a hot-swap, one graph for any number of adapters; that
-  brings the keyframes renderer's projected 3-minute video from 3.35 to about 2.7 GPU minutes.
-- Random numbers come from CPU generators seeded by (render seed, scene, purpose): the same seed
-  gives the same frames on any device.
-- Generated pictures are cover-fitted to the render size, and clips are retimed to the exact
-  frame count the scene needs.
+- With ``RenderEnv.compile`` ("on"; off by default) the denoiser is compiled once per process with
+  LoRA hot-swap: each render's adapter replaces the last one's weights in place, so no adapter
+  recompiles it. Measured on an H200 (bench/results/gpu_h200_*.json): SD 1.5's UNet alone at
+  512 px, batch 2: 0.053 s a step eager, 0.038 s compiled (1.40x), 80 s to compile, 0.10 s a
+  hot-swap, one graph for any number of adapters. But the keyframes renderer's own steps gain only
+  1.03-1.14x (guided 0.0271 -> 0.0262-0.0237 s: at its size the GPU waits on launches, not maths),
+  which moves its projected 3-minute video from 3.35 to 3.29 GPU minutes for 150 s of compiling at
+  every worker start; the AnimateDiff and Wan paths were not measured compiled. Hence off by default.
 
 No Django here.
 """
@@ -74,7 +73,7 @@ HOTSWAP_MAX_RANK = 64
 
 
 def compile_wanted(env: RenderEnv) -> bool:
-    """"auto" compiles on a GPU only: on a CPU the compile takes minutes and gains nothing measured."""
+    """"auto" compiles on a GPU only (on a CPU the compile takes minutes and gains nothing measured)."""
     return env.compile == "on" or (env.compile == "auto" and env.device.startswith("cuda"))
 
 
