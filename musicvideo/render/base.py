@@ -123,7 +123,7 @@ class RenderEnv:
 
     device: str = "cpu"                                  # "cpu" | "cuda" | "cuda:0" ...
     weights: Mapping[str, str] = field(default_factory=dict)  # family -> local path or hub id
-    compile: str = "auto"            # "auto" (on a GPU) | "on" | "off": torch.compile with LoRA hot-swap
+    compile: str = "off"             # "off" | "on" | "auto" (on a GPU): torch.compile with LoRA hot-swap
     compile_backend: str = "inductor"  # torch.compile backend ("eager" traces without code generation)
 
 

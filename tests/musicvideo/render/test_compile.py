@@ -41,8 +41,9 @@ def _lora_params(renderer: KeyframesRenderer) -> list[torch.Tensor]:
 
 
 def test_compile_wanted_follows_the_setting_and_the_device() -> None:
-    assert compile_wanted(RenderEnv(device="cuda")) is True
-    assert compile_wanted(RenderEnv(device="cpu")) is False
+    assert compile_wanted(RenderEnv(device="cuda")) is False  # off unless asked for
+    assert compile_wanted(RenderEnv(device="cuda", compile="auto")) is True
+    assert compile_wanted(RenderEnv(device="cpu", compile="auto")) is False
     assert compile_wanted(RenderEnv(device="cpu", compile="on")) is True
     assert compile_wanted(RenderEnv(device="cuda:0", compile="off")) is False
 
