@@ -847,6 +847,7 @@ def flat_photo(
     *,
     size: tuple[int, int] = LIVE_SIZE,
     variant: str | None = None,
+    camera: Camera | None = None,
 ) -> list[CapturedFrame]:
     """A printed photo held before the camera, lit physically by the room and the screen: one flat
     plane ("moved": turned and nodded with the prompts; "tilted": held at a slant), or two planes
@@ -854,7 +855,7 @@ def flat_photo(
     variant = variant or rng.choice(["moved", "folded", "tilted"])
     lm = head_model(photo_rgb).landmarks
     lighting = random_lighting(rng)
-    camera = random_camera(rng)
+    camera = random_camera(rng) if camera is None else camera
     lag = display_lag_s(rng)
     w, h = size
     face_w = float(np.ptp(lm[:468, 0]))

@@ -38,6 +38,9 @@ NEUTRAL_RGB: tuple[int, int, int] = (236, 236, 230)
 RAMP_S = 0.2  # every colour change is a linear ramp of this length (in sRGB, as CSS transitions)
 SEGMENT_S = (0.67, 0.9)  # at most 1 / 0.67 = 1.5 changes a second
 MIN_SEGMENT_S = 0.67
+# As shown: a segment starts when the page's poll reveals it (0-150 ms late), so a planned 0.67 s
+# can be shown for ~0.52 s; never shorter than this, and never more than two changes in a second.
+MIN_SHOWN_S = 0.5
 # Five or six colours: a recording of another challenge matches every one of them, in time, by
 # chance in well under one in a thousand draws (measured: see judge_light's policy).
 N_SEGMENTS = (5, 6)
@@ -129,6 +132,7 @@ def generate_light_sequence(
 def light_safety_problems(plan: Sequence[tuple[tuple[int, int, int], float, float]] | Sequence[LightSegment]) -> list[str]:
     """What is wrong with a light plan under WCAG 2.3.1 (empty: nothing).
 
+    Colour changes: no segment shown for less than 0.5 s, no more than two changes in any second.
     The page's luminance is simulated at 100 Hz with its ramps, entering from and returning to the
     neutral light; a flash is a pair of opposing luminance transitions of >= 10 % where the darker
     state is below 0.8; no one-second window may hold more than three; a red flash (any
@@ -139,8 +143,14 @@ def light_safety_problems(plan: Sequence[tuple[tuple[int, int, int], float, floa
     for rgb, start, end in items:
         if red_ratio(rgb) >= 0.8:
             problems.append(f"{rgb} is a saturated red")
-        if end - start < MIN_SEGMENT_S - 1e-9:
-            problems.append(f"segment at {start:.2f} s lasts {end - start:.2f} s (< {MIN_SEGMENT_S} s)")
+        if end - start < MIN_SHOWN_S - 1e-9:
+            problems.append(f"segment at {start:.2f} s lasts {end - start:.2f} s (< {MIN_SHOWN_S} s)")
+    changes = sorted(start for _, start, _ in items)
+    for c in changes:
+        within = sum(1 for u in changes if c <= u < c + 1.0)
+        if within > 2:
+            problems.append(f"{within} colour changes within one second from {c:.2f} s")
+            break
     if not items:
         return problems
     segs = [LightSegment(tuple(rgb), float(s), float(e)) for rgb, s, e in items]  # type: ignore[arg-type]
