@@ -25,3 +25,15 @@ class JobSerializer(serializers.ModelSerializer):
                   "result", "attempts", "created_at", "started_at", "finished_at", "heartbeat_at", "is_finished",
                   "cancel_requested", "waiting_reason")
         read_only_fields = fields
+
+
+class JobSummarySerializer(serializers.Serializer):
+    """What another app's resource shows of the job working on it (the progress bar's fields)."""
+
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    stage = serializers.CharField()
+    progress = serializers.FloatField()
+    message = serializers.CharField()
+    error_code = serializers.CharField()
+    error_detail = serializers.CharField()

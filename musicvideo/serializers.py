@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from jobs.serializers import JobSummarySerializer
 from musicvideo.models import Scene, Song, SongAnalysis, Storyboard
 from musicvideo.storyboard import STYLE_PRESETS
 
@@ -32,16 +33,6 @@ class SongUploadSerializer(serializers.Serializer):
 class LyricsSerializer(serializers.Serializer):
     lyrics = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     lrc = serializers.FileField(required=False, allow_empty_file=True)
-
-
-class JobSummarySerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    status = serializers.CharField()
-    stage = serializers.CharField()
-    progress = serializers.FloatField()
-    message = serializers.CharField()
-    error_code = serializers.CharField()
-    error_detail = serializers.CharField()
 
 
 class SongAnalysisSerializer(serializers.ModelSerializer):

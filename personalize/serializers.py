@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from jobs.serializers import JobSummarySerializer
 from personalize.lora.families import FAMILIES
 
 
@@ -9,16 +10,6 @@ class TrainInput(serializers.Serializer):
     consent = serializers.UUIDField(required=False, help_text="Defaults to your active consent.")
     family = serializers.ChoiceField(choices=FAMILIES, required=False)
     steps = serializers.IntegerField(min_value=1, max_value=20_000, required=False)
-
-
-class AdapterJobSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    status = serializers.CharField()
-    stage = serializers.CharField()
-    progress = serializers.FloatField()
-    message = serializers.CharField()
-    error_code = serializers.CharField()
-    error_detail = serializers.CharField()
 
 
 class ValidationItemSerializer(serializers.Serializer):
@@ -38,7 +29,7 @@ class AdapterSerializer(serializers.Serializer):
     seconds_per_step = serializers.FloatField(allow_null=True)
     time_left_s = serializers.FloatField(allow_null=True)
     loss_curve = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))
-    job = AdapterJobSerializer(allow_null=True)
+    job = JobSummarySerializer(allow_null=True)
     identity_score = serializers.FloatField(allow_null=True)
     identity_distance = serializers.FloatField(allow_null=True)
     identity_spread = serializers.FloatField(allow_null=True)
