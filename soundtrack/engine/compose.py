@@ -9,6 +9,7 @@ one numpy Generator seeded by the user's take number: same video + options + see
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ LOUD_ENDING_AROUSAL = 0.0     # mood arousal (-1..1) from which an ending may be
 FLOOR_TOM = 41
 ACCENT_WINDOW_S = 0.06          # a visual beat this close to an eighth-note slot gets an accent
 ACCENT_MIN_STRENGTH = 0.5
+ACCENT_BOOST = 16               # velocity added to the groove's strokes on the strongest visual beats
+STROKES = (KICK, SNARE, CLAP, SIDE_STICK, LOW_TOM, MID_TOM, HIGH_TOM, FLOOR_TOM)
 
 
 @dataclass(frozen=True)
@@ -538,11 +541,13 @@ def _accents(parts: dict[str, Part], analysis: VideoAnalysis, grid: BeatGrid, le
              preset: GenrePreset, end_beat: float, harmony: Harmony) -> None:
     """A hit wherever a strong visual beat sits on an eighth-note slot the groove leaves empty.
 
-    Where the groove already has a kick, snare or tom on that slot, the picture is hit already.
+    Where the groove already has a kick, snare or tom on that slot, the picture is hit already, and
+    those strokes are played harder, by up to ACCENT_BOOST for the strongest visual beats: the groove
+    leans into the moments that matter instead of playing every beat alike.
     """
     bar_starts = np.asarray(grid.bar_starts)
-    struck = {round(n.start * 4) for n in parts["drums"].notes
-              if n.pitch in (KICK, SNARE, CLAP, SIDE_STICK, LOW_TOM, MID_TOM, HIGH_TOM, FLOOR_TOM)}
+    struck = {round(n.start * 4) for n in parts["drums"].notes if n.pitch in STROKES}
+    leaned: set[int] = set()
     for t, s in zip(analysis.visual_beats_s, analysis.beat_strengths, strict=True):
         if s < ACCENT_MIN_STRENGTH:
             continue
@@ -551,6 +556,9 @@ def _accents(parts: dict[str, Part], analysis: VideoAnalysis, grid: BeatGrid, le
         if abs(float(grid.time_of(slot)) - t) > ACCENT_WINDOW_S or slot < 0 or slot >= end_beat - 0.5:
             continue
         if round(slot * 4) in struck:
+            if round(slot * 4) not in leaned:
+                leaned.add(round(slot * 4))
+                _lean_into(parts["drums"], slot, int(round(ACCENT_BOOST * s)))
             continue
         struck.add(round(slot * 4))
         bar = int(np.searchsorted(bar_starts, slot, side="right") - 1)
@@ -562,3 +570,10 @@ def _accents(parts: dict[str, Part], analysis: VideoAnalysis, grid: BeatGrid, le
             # No drums here: a short, soft chord tone on the chords' instrument marks the hit instead.
             pitch = 60 + harmony.pc(0) if harmony.pc(0) < 7 else 48 + harmony.pc(0)
             parts["chords"].add(slot, 0.4, pitch + 12, velocity - 10)
+
+
+def _lean_into(drums: Part, slot: float, boost: int) -> None:
+    """Play the strokes on ``slot`` (in beats) ``boost`` harder."""
+    for i, n in enumerate(drums.notes):
+        if n.pitch in STROKES and round(n.start * 4) == round(slot * 4):
+            drums.notes[i] = dataclasses.replace(n, velocity=int(min(127, n.velocity + boost)))

@@ -129,3 +129,37 @@ def test_strong_offbeat_visual_hits_get_an_accent(grid_clip: Clip) -> None:
     drums = next(p for p in c.parts if p.is_drums)
     kicks = {n.start for n in drums.notes if n.pitch == 36}
     assert {2.5, 4.5, 8.5, 12.5} <= kicks
+
+
+def test_the_groove_leans_into_the_strong_visual_beats(grid_clip: Clip, monkeypatch: pytest.MonkeyPatch) -> None:
+    from soundtrack.engine import compose as compose_module
+
+    accented = compose(grid_clip.analysis, genre="pop", seed=0)
+    monkeypatch.setattr(compose_module, "ACCENT_BOOST", 0)
+    plain = compose(grid_clip.analysis, genre="pop", seed=0)
+    monkeypatch.setattr(compose_module, "_accents", lambda *args, **kwargs: None)
+    groove = {round(n.start * 4) for n in next(p for p in compose(grid_clip.analysis, genre="pop", seed=0).parts
+                                               if p.is_drums).notes if n.pitch in compose_module.STROKES}
+    a = grid_clip.analysis
+    grid = accented.grid
+    slots = {}
+    for t, s in zip(a.visual_beats_s, a.beat_strengths, strict=True):
+        slot = round(float(grid.beat_at(t)) * 2) / 2
+        # Strong, on a slot (the window), not in the final chord, and where the groove strikes
+        # already (elsewhere the accent is a stroke of its own).
+        if s >= compose_module.ACCENT_MIN_STRENGTH and slot < accented.end_beat - 0.5 \
+                and abs(float(grid.time_of(slot)) - t) <= compose_module.ACCENT_WINDOW_S and round(slot * 4) in groove:
+            slots[round(slot * 4)] = s
+    louder = 0
+    for before, after in zip(next(p for p in plain.parts if p.is_drums).notes,
+                             next(p for p in accented.parts if p.is_drums).notes, strict=True):
+        assert (before.start, before.pitch, before.duration) == (after.start, after.pitch, after.duration)
+        quarter = round(before.start * 4)
+        if before.pitch in compose_module.STROKES and quarter in slots:
+            assert after.velocity == min(127, before.velocity + round(16 * slots[quarter]))
+            louder += after.velocity > before.velocity
+        else:
+            assert after.velocity == before.velocity
+    # 12 of the clip's 16 visual beats fall on the groove's kick or snare; the other four get a kick
+    # of their own or fall in the final chord.
+    assert (louder, len(slots), len(a.visual_beats_s)) == (12, 12, 16)
