@@ -9,72 +9,31 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
-from config.celery import app as celery_app
 from jobs.models import Job
 from jobs.services import job_create, job_reconcile
+from tests.celery_workers import StartWorker, celery_workers
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _require_services() -> tuple[str, str]:
-    broker = os.environ.get("CELERY_BROKER_URL", "")
-    if connection.vendor != "postgresql" or not broker.startswith("redis://"):
-        pytest.fail("worker tests need DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis): run them with "
-                    "`make test`, which points at the local services")
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return url, broker
-
-
 @pytest.fixture
-def worker(tmp_path: Path, settings: Any) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    database_url, broker = _require_services()
-    import redis
-
-    redis.Redis.from_url(broker).flushdb()
+def worker(tmp_path: Path, settings: Any) -> Iterator[StartWorker]:
     media = tmp_path / "worker-media"
     settings.MEDIA_ROOT = media
     settings.JOBS_STALE_AFTER_S = 3.0
-    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker,
-           "ENCORE_MEDIA_ROOT": str(media), "JOBS_STALE_AFTER_S": "3", "JOBS_HEARTBEAT_S": "0.5",
-           "CELERY_TASK_ALWAYS_EAGER": "0", "PYTHONUNBUFFERED": "1"}
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(procs)}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cpu", "-c", "1", "-P", "prefork",
-             "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
-
-    celery_app.conf.task_always_eager = False
-    try:
+    with celery_workers(tmp_path, queue="cpu", env={"ENCORE_MEDIA_ROOT": str(media), "JOBS_STALE_AFTER_S": "3",
+                                                    "JOBS_HEARTBEAT_S": "0.5"}) as start:
         yield start
-    finally:
-        celery_app.conf.task_always_eager = True
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def watch(job: Job, until: Callable[[Job], bool], timeout_s: float = 90.0) -> list[tuple[str, float]]:

@@ -8,24 +8,20 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 
 from charcha.testing.fixtures import Clip
-from config.celery import app as celery_app
 from jobs.models import Job
 from jobs.services import job_enqueue
 from personalize.models import Adapter
 from personalize.services import adapter_delete, adapter_read, adapter_train_start
+from tests.celery_workers import StartWorker, celery_workers
 from tests.personalize.conftest import make_consent
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -34,52 +30,16 @@ ROOT = Path(__file__).resolve().parents[2]
 STEPS = {"steps": 60, "checkpoint_every": 10}
 
 
-def _require_services() -> tuple[str, str]:
-    """The database URL the worker must share with this test, and the Redis broker."""
-    broker = os.environ.get("CELERY_BROKER_URL", "")
-    if connection.vendor != "postgresql" or not broker.startswith("redis://"):
-        pytest.fail("worker tests need DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis)")
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return url, broker
-
-
 @pytest.fixture
-def gpu_worker(tmp_path: Path, settings: Any) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    database_url, broker = _require_services()
-    import redis
-
-    redis.Redis.from_url(broker).flushdb()
+def gpu_worker(tmp_path: Path, settings: Any) -> Iterator[StartWorker]:
     settings.JOBS_STALE_AFTER_S = 3.0
-    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker,
-           "ENCORE_MEDIA_ROOT": str(settings.MEDIA_ROOT), "ENCORE_WORK_DIR": str(tmp_path / "worker-work"),
-           "JOBS_STALE_AFTER_S": "3", "JOBS_HEARTBEAT_S": "0.5", "CELERY_TASK_ALWAYS_EAGER": "0",
+    env = {"ENCORE_MEDIA_ROOT": str(settings.MEDIA_ROOT), "ENCORE_WORK_DIR": str(tmp_path / "worker-work"),
+           "JOBS_STALE_AFTER_S": "3", "JOBS_HEARTBEAT_S": "0.5",
            "PERSONALIZE_MODELS": "tiny", "PERSONALIZE_DEVICE": "cpu", "PERSONALIZE_DTYPE": "float32",
            # Equal results need equal thread counts in every run (CPU reductions split by thread).
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(procs)}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "gpu", "-c", "1", "-P", "prefork",
-             "-n", f"gpu-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
-
-    celery_app.conf.task_always_eager = False
-    try:
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    with celery_workers(tmp_path, queue="gpu", env=env, stop_timeout_s=30.0) as start:
         yield start
-    finally:
-        celery_app.conf.task_always_eager = True
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def wait_for(adapter: Adapter, until: Callable[[Adapter], bool], timeout_s: float = 240.0) -> Adapter:
