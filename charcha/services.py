@@ -336,7 +336,7 @@ def challenge_windows(challenge: Challenge) -> tuple[list[dict[str, Any]], list[
         steps.append({"action": st["action"], "start_s": start_ms / 1000, "end_s": (start_ms + length) / 1000})
     light = []
     light_positions = [k for k, item in enumerate(items) if item.kind in ("light", "neutral")]
-    for here, following in zip(light_positions, [*light_positions[1:], None], strict=True):
+    for here, following in zip(light_positions, [*light_positions[1:], None][:len(light_positions)], strict=True):
         item = items[here]
         if item.kind != "light":
             continue

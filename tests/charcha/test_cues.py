@@ -189,3 +189,20 @@ def test_the_cue_api_shows_a_step_with_its_prompt_once_it_has_begun(api_user: AP
     assert body["phase"] == "steps"
     assert body["step"]["action"] == step["action"] and body["step"]["prompt"]
     assert 1000 < body["step"]["ms_left"] <= 2100
+
+
+def test_fixed_steps_without_room_for_a_light_phase_have_none_and_windows_still_count(
+        user: User, settings: Any) -> None:
+    settings.CHARCHA_TEST_FIXED_STEPS = [{"action": "blink", "start_s": 1.0, "end_s": 3.0},
+                                         {"action": "smile", "start_s": 3.5, "end_s": 5.5},
+                                         {"action": "look_up", "start_s": 6.0, "end_s": 8.0},
+                                         {"action": "turn_left", "start_s": 8.5, "end_s": 10.5}]
+    issued = issue(user, timezone.now())
+    assert issued.challenge.light == []
+    first = cue(user, issued, 1100)
+    assert (first.phase, first.rgb, first.action) == ("steps", NEUTRAL_RGB, "blink")
+    issued.challenge.refresh_from_db()
+    steps, light = challenge_windows(issued.challenge)
+    assert light == []
+    assert steps[0] == {"action": "blink", "start_s": 1.1, "end_s": pytest.approx(3.1)}
+    assert steps[1]["start_s"] == 3.5
