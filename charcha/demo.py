@@ -40,6 +40,7 @@ def consent_stage(user: User, out_dir: Path) -> dict[str, Any]:
               f"(~{issued.challenge.steps[-1]['end_s']:.0f} s; the steps are revealed one by one)")
 
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        facts.pop("verify_job", None)   # only the last attempt's
         # A fresh seed each run: the server refuses frames it has already seen in another challenge.
         run = attempt_live(user=user, clock=RealClock(), rng=random.Random(secrets.randbits(32)),
                            photo_rgb=photo("astronaut"), size=(320, 240), ip="127.0.0.1", user_agent="encore-demo",
