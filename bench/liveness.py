@@ -101,10 +101,12 @@ def _run_new(job: tuple[str, int]) -> dict[str, Any]:
     # Genuine heads: the astronaut and her mirror image (a face is not symmetric: two heads).
     photo = A.photo("astronaut") if kind != "genuine" or seed % 2 == 0 else A._mirrored_astronaut()
     fn = A.genuine_head if kind == "genuine" else A.LIGHT_ATTACKS[kind]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     frames = fn(photo, steps, light, _fps, rng)
-    made = time.perf_counter() - t0
+    made, made_cpu = time.perf_counter() - t0, time.process_time() - c0
+    c0 = time.process_time()
     verdict, observations, per_batch, decide_s = _stream(frames, steps, light)
+    verify_cpu = time.process_time() - c0
     capture_s = (frames[-1].t_s - frames[0].t_s) / max(len(per_batch), 1)  # seconds of video per batch
     return {
         "suite": "new",
@@ -120,6 +122,8 @@ def _run_new(job: tuple[str, int]) -> dict[str, Any]:
         "batch_p50_s": statistics.median(per_batch),
         "keep_up_ratio": statistics.median(per_batch) / max(capture_s, 1e-6),
         "made_s": made,
+        "made_cpu_s": made_cpu,
+        "verify_cpu_s": verify_cpu,
     }
 
 
@@ -250,6 +254,13 @@ def _report(rows: list[dict[str, Any]], args: argparse.Namespace, types: list[st
     figures["batch_analyse_p50_s"] = _percentile([r["batch_p50_s"] for r in new_rows], 50)
     figures["keep_up_p50_ratio"] = _percentile([r["keep_up_ratio"] for r in new_rows], 50)
     figures["attempt_generation_p50_s"] = _percentile([r["made_s"] for r in new_rows], 50)
+    figures["attempt_generation_cpu_mean_s"] = float(np.mean([r["made_cpu_s"] for r in new_rows])) if new_rows else 0.0
+    figures["attempt_verify_cpu_mean_s"] = float(np.mean([r["verify_cpu_s"] for r in new_rows])) if new_rows else 0.0
+    full = 7 * 100 * (figures["attempt_generation_cpu_mean_s"] + figures["attempt_verify_cpu_mean_s"]) / max(args.workers, 1)
+    figures["full_size_estimate_idle_s"] = full
+    print(f"CPU per attempt: generation {figures['attempt_generation_cpu_mean_s']:.2f} s, verification "
+          f"{figures['attempt_verify_cpu_mean_s']:.2f} s (process CPU time, all threads;"
+          f"counted): the full 700 attempts would take ~{full / 60:.0f} min with {args.workers} workers on idle cores")
     print(f"\nverdict latency after the last frame (last batch of {BATCH} analysed + decide), in the pool of "
           f"{args.workers} workers: p50 {figures['verdict_latency_p50_s']:.3f} s, p95 {figures['verdict_latency_p95_s']:.3f} s, "
           f"max {figures['verdict_latency_max_s']:.3f} s (limit {LATENCY_LIMIT_S} s); decide alone p50 "
