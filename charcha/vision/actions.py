@@ -32,13 +32,15 @@ class Thresholds:
     # not count; a blink at 15 fps can last a single frame.
     min_run: int = 2
     min_run_blink: int = 1
-    # Unrequested actions: a move (not a blink: people blink anyway) seen at ``unrequested``
-    # times its threshold for ``unrequested_min_run`` frames in a row outside every window that
-    # asked for it fails the attempt. A window is widened by ``unrequested_before_s`` (capture and
-    # reveal clocks differ a little) and ``unrequested_after_s`` (the return to neutral, a hold
-    # that outlasts the prompt). Tuned on genuine attempts: see tests/charcha/vision/test_unrequested.py.
-    unrequested: float = 1.5
-    unrequested_min_run: int = 3
+    # Unrequested actions: a move (not a blink: people blink anyway) seen as strongly as an asked
+    # one (``unrequested`` times its threshold for ``unrequested_min_run`` frames in a row) outside
+    # every window that asked for it fails the attempt. A window is widened by
+    # ``unrequested_before_s`` (capture and reveal clocks differ a little) and
+    # ``unrequested_after_s`` (the return to neutral, a hold that outlasts the prompt). Measured
+    # outside the widened windows: at most 0.48 on 12 genuine puppet attempts, 0.35 on rendered
+    # 3-D heads; a talking face's mouth reaches 1.5-3 (it must, to meet an open-mouth step).
+    unrequested: float = 1.0
+    unrequested_min_run: int = 2
     unrequested_before_s: float = 0.2
     unrequested_after_s: float = 1.0
 

@@ -1,10 +1,12 @@
-"""Counting faces with mediapipe's full-range face detector (FaceMesh can miss a second face)."""
+"""Counting faces: mediapipe's face detectors on the whole frame (FaceMesh can miss a second face),
+and on tiles for faces down to 20 px tall."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 
@@ -62,10 +64,86 @@ class FaceCounter:
 
 
 class SmallFaceSearch:
-    """Faces 20-60 px tall that the full-frame detectors miss (placeholder until measured)."""
+    """Faces down to 20 px tall, which both mediapipe detectors miss on a whole frame.
 
-    def detect(self, image: np.ndarray) -> list[FaceBox]:
-        return []
+    The short-range detector looks at 128x128 input: run on 128 px tiles of the frame (overlapping
+    by 32 px, so a face cut by one tile's edge is whole in the next), a 20 px face reaches it at
+    20 px instead of 4. Measured on 640x480 genuine attempts with a face of 20-40 px pasted in
+    (212 frames each, people A and B; negatives include rendered 3-D heads; bench machine loaded,
+    2 cores):
+
+    | search                               | 20 px | 25 px | 30-40 px | false 2nd faces | ms/frame |
+    |--------------------------------------|-------|-------|----------|-----------------|----------|
+    | full-range, whole frame              | 0 %   | 0 %   | 0 %      | 0               | 7        |
+    | short-range, whole frame             | 0 %   | 0 %   | 0 %      | 0               | 1        |
+    | full-range, 128 px tiles, >= 0.6     | 89 %  | 77 %  | 95 %     | 2               | 380      |
+    | short-range, 160 px tiles, >= 0.6    | 40 %  | 87 %  | 100 %    | 5               | 34       |
+    | short-range, 128 px tiles, >= 0.6    | 85 %  | 98 %  | 100 %    | 0               | 46       |
+    | short-range, 96 px tiles, >= 0.6     | 100 % | 100 % | 100 %    | 0               | 149      |
+    | OpenCV Haar (alt2), minNeighbors 3   | 49 % of all sizes             | 0               | 340      |
+
+    So: the short-range detector on 128 px tiles. On harder negatives (the committed 640x480
+    fake-camera clip, person B's dark coat, a suit collar) the tiles still scored 18 false faces
+    at 0.5-0.70, of 20-114 px; so every tile hit is confirmed by a second look, the same
+    detector on the hit's surroundings (3x its size, upscaled to 192 px): false hits scored
+    0-0.64 there, true 20-40 px faces 0.69-0.98 (76 of 80 pasted faces confirmed at >= 0.7 at
+    640x480 and 320x240). OpenCV's Haar cascade as the second look confirmed only ~40 % of them.
+    The verifier runs the search on every third frame; a second face needs two frames to count.
+    dlib's HOG needs 80 px windows (4x upsampling for 20 px: seconds a frame): not pursued.
+    """
+
+    def __init__(self, *, tile: int = 128, overlap: int = 32, min_confidence: float = 0.5,
+                 confirm_confidence: float = 0.7) -> None:
+        self.tile, self.overlap = tile, overlap
+        self.confirm_confidence = confirm_confidence
+        self._detector = FaceCounter(full_range=False, min_confidence=min_confidence)
+
+    def tiles(self, width: int, height: int) -> list[tuple[int, int]]:
+        """Top-left corners of the tiles covering a frame (the last row and column flush with its edge)."""
+
+        def starts(size: int) -> list[int]:
+            if size <= self.tile:
+                return [0]
+            out = list(range(0, size - self.tile + 1, self.tile - self.overlap))
+            if out[-1] + self.tile < size:
+                out.append(size - self.tile)
+            return out
+
+        return [(x, y) for y in starts(height) for x in starts(width)]
+
+    def detect(self, image: np.ndarray, *, skip: FaceBox | None = None) -> list[FaceBox]:
+        """Faces found in the tiles; tiles lying wholly inside ``skip`` (the user's own head) are
+        not searched: no other face can be there."""
+        h, w = image.shape[:2]
+        found: list[FaceBox] = []
+        for x, y in self.tiles(w, h):
+            if skip is not None and skip.x <= x and skip.y <= y and x + self.tile <= skip.x + skip.width \
+                    and y + self.tile <= skip.y + skip.height:
+                continue
+            tile = np.ascontiguousarray(image[y : y + self.tile, x : x + self.tile])
+            boxes = [FaceBox(b.x + x, b.y + y, b.width, b.height, b.score) for b in self._detector.detect(tile)]
+            found = merge_boxes(found, boxes)
+        confirmed = []
+        for box in found:
+            score = self._confirm(image, box)
+            if score >= self.confirm_confidence:
+                confirmed.append(FaceBox(box.x, box.y, box.width, box.height, score))
+        return confirmed
+
+    def _confirm(self, image: np.ndarray, box: FaceBox) -> float:
+        """The detector's score for a face at the hit's centre, looking at 3x its size upscaled to
+        192 px (a face then fills a third of the view; clothing and textures fall apart)."""
+        side = 3 * max(box.width, box.height)
+        cx, cy = box.x + box.width / 2, box.y + box.height / 2
+        h, w = image.shape[:2]
+        x0, y0 = int(max(cx - side / 2, 0)), int(max(cy - side / 2, 0))
+        x1, y1 = int(min(cx + side / 2, w)), int(min(cy + side / 2, h))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return 0.0
+        view = np.ascontiguousarray(cv2.resize(image[y0:y1, x0:x1], (192, 192), interpolation=cv2.INTER_CUBIC))
+        sx, sy = (x1 - x0) / 192, (y1 - y0) / 192
+        scores = [b.score for b in self._detector.detect(view) if b.contains((cx - x0) / sx, (cy - y0) / sy)]
+        return max(scores, default=0.0)
 
     def close(self) -> None:
-        pass
+        self._detector.close()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 
 from charcha.testing.attacks import SIZE, Attempt, CameraStyle, FrameSpec, make_attempt, render
-from charcha.vision import CapturedFrame, LivenessVerifier, Verdict
+from charcha.vision import CapturedFrame, FrameObservation, LivenessVerifier, Verdict
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +47,18 @@ def person_b_frames(times: Sequence[float], seed: int = 0) -> list[CapturedFrame
     """The photographer (skimage's camera(), not person A) facing the camera, at these times."""
     specs = [FrameSpec(t=t, person="b") for t in times]
     return render(specs, CameraStyle.make(random.Random(f"b:{seed}"), SIZE), seed)
+
+
+@pytest.fixture(scope="session")
+def observations(verifier: LivenessVerifier, attempt: Callable[[str, int], Attempt]) -> Callable[[str, int], list[FrameObservation]]:
+    """An attempt analysed batch by batch, as the server's per-batch task does (cached)."""
+    cache: dict[tuple[str, int], list[FrameObservation]] = {}
+
+    def get(kind: str, seed: int) -> list[FrameObservation]:
+        if (kind, seed) not in cache:
+            frames = attempt(kind, seed).frames
+            cache[(kind, seed)] = [o for s in range(0, len(frames), 10)
+                                   for o in verifier.analyse_batch(frames[s : s + 10], first_index=s)]
+        return cache[(kind, seed)]
+
+    return get
