@@ -37,8 +37,8 @@ node_modules: package.json package-lock.json
 migrate: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 
-# The demo runs in a database of its own, made fresh each time: the consent stage replays the same
-# recorded attempt, and a second run in the same database is (rightly) refused as a replay.
+# The demo runs in a database of its own, made fresh each time: the consent stage is a rendered 3-D
+# head following a live challenge's cues (charcha/testing/live.py), and each stage builds on the last.
 DEMO_DIR := $(CURDIR)/var/demo
 demo: install
 	rm -rf $(DEMO_DIR)

@@ -272,6 +272,9 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_out": str(_CELERY_FS_DIR / "queue"),
         "control_folder": str(_CELERY_FS_DIR / "control"),
         "store_processed": False,
+        # Kombu's default of 1 s between looks at the folder would sit between a challenge's last
+        # frame and its verdict; a look costs a directory listing.
+        "polling_interval": 0.1,
     }
     # The filesystem transport expects its folders to exist.
     for _folder in ("queue", "control"):
