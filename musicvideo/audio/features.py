@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 from mediakit.progress import ProgressFn, null_progress
 
@@ -22,6 +23,15 @@ ONSET_N_FFT = 512    # 32 ms windows for onsets: a long window sees a hit up to 
 ONSET_N_MELS = 40
 N_MFCC = 20
 BLOCK_FRAMES = 1024  # ~16 s of audio per STFT block
+# Onset bands are compressed as log(1 + power / floor), the floor this far below the song's mean
+# band power: content under it (MP3's spectral holes, dither, a -6 dB copy's quantisation noise)
+# adds next to nothing, where a plain dB scale with an absolute floor turned the codec's
+# frame-to-frame holes into flux (bench/song_robustness.py: MP3 beat F 0.905 -> 1.00 on a
+# real track with this and the band maximum below).
+ONSET_FLOOR_DB = 60.0
+# Flux compares each band with the largest of its neighbours one frame earlier (SuperFlux,
+# Böck & Widmer 2013): vibrato and a codec's slight spectral shifts are not onsets.
+ONSET_MAX_BANDS = 3
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ class Features:
     rms: np.ndarray            # (n_frames,) linear RMS
     centroid_hz: np.ndarray    # (n_frames,) spectral centroid
     low_onset: np.ndarray      # (n_frames,) positive flux below 200 Hz: kick drums mark bar starts
-    onset_env: np.ndarray      # (n_frames,) spectral flux of a short-window log-mel spectrogram
+    onset_env: np.ndarray      # (n_frames,) spectral flux of a short-window, level-relative log-mel spectrogram
     # Song time of frame 0: features may cover only the sounding part of a song (leading silence
     # cut off), and every time read through frame_times/time_to_frame is on the song's clock.
     offset_s: float = 0.0
@@ -55,8 +65,9 @@ def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *, off
                      progress: ProgressFn = null_progress) -> Features:
     """One chunked STFT pass: MFCC, chroma, RMS, centroid, low-band flux and onset flux per frame.
 
-    Only these compact rows are kept for the whole song (about 36 floats a frame, 8 MB for 15
-    minutes); spectrograms live one block at a time.
+    Only these compact rows are kept for the whole song (about 76 floats a frame, 17 MB for 15
+    minutes); spectrograms live one block at a time. The onset bands (40 a frame) are kept until
+    the end of the pass because their compression is relative to the whole song's level.
     """
     if samples.ndim != 1:
         raise ValueError("compute_features expects mono samples")
@@ -73,8 +84,7 @@ def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *, off
     rms = np.empty(n_frames, dtype=np.float32)
     centroid = np.empty(n_frames, dtype=np.float32)
     low_energy = np.empty(n_frames, dtype=np.float32)
-    onset_env = np.zeros(n_frames, dtype=np.float32)
-    previous_onset_mel: np.ndarray | None = None
+    onset_mel = np.empty((ONSET_N_MELS, n_frames), dtype=np.float32)
     half = N_FFT // 2
     for f0 in range(0, n_frames, BLOCK_FRAMES):
         f1 = min(f0 + BLOCK_FRAMES, n_frames)
@@ -93,20 +103,35 @@ def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *, off
         centroid[f0:f1] = (freqs[:, None] * spec).sum(axis=0) / np.maximum(spec.sum(axis=0), 1e-10)
         low_energy[f0:f1] = np.log1p(1000.0 * power[low_bins].sum(axis=0))
         # Onsets from 32 ms windows centred on the same frame times (the long window sees a hit
-        # up to half a window early). Flux as librosa's onset_strength computes it (lag 1,
-        # mean over bands), carried across blocks by the previous block's last column.
+        # up to half a window early).
         short = half - ONSET_N_FFT // 2
         short_spec = np.abs(librosa.stft(block[short:len(block) - short], n_fft=ONSET_N_FFT, hop_length=HOP,
                                          center=False))[:, : f1 - f0] ** 2
-        onset_mel = librosa.power_to_db(onset_basis @ short_spec, ref=1.0, amin=1e-10, top_db=None)
-        joined = onset_mel if previous_onset_mel is None else np.hstack([previous_onset_mel, onset_mel])
-        flux = np.maximum(0.0, np.diff(joined, axis=1)).mean(axis=0)
-        onset_env[f0 + (1 if previous_onset_mel is None else 0):f1] = flux
-        previous_onset_mel = onset_mel[:, -1:]
+        onset_mel[:, f0:f1] = onset_basis @ short_spec
         progress("features", f1 / n_frames, "Reading the spectrum")
     low_onset = np.maximum(0.0, np.diff(low_energy, prepend=low_energy[:1])).astype(np.float32)
+    onset_env = onset_flux(onset_mel)
     return Features(sample_rate=sample_rate, hop=HOP, n_frames=n_frames, mfcc=mfcc, chroma=chroma, rms=rms,
                     centroid_hz=centroid, low_onset=low_onset, onset_env=onset_env, offset_s=offset_s)
+
+
+def onset_flux(mel_power: np.ndarray) -> np.ndarray:
+    """Positive spectral flux of (bands, frames) mel power, the same at any gain.
+
+    The compression is relative to the mean band power of the whole excerpt, so a copy at another
+    level gives the same curve (up to its quantisation noise, which sits under the floor).
+    """
+    floor = max(float(np.mean(mel_power, dtype=np.float64)), 1e-20) * 10 ** (-ONSET_FLOOR_DB / 10)
+    n = mel_power.shape[1]
+    flux = np.zeros(n, dtype=np.float32)
+    # In blocks, each overlapping the previous by one frame: whole-song temporaries would be three
+    # more copies of the bands.
+    for f0 in range(0, n, BLOCK_FRAMES):
+        f1 = min(f0 + BLOCK_FRAMES, n)
+        compressed = np.log1p(mel_power[:, max(f0 - 1, 0):f1] / floor)
+        previous = maximum_filter1d(compressed, ONSET_MAX_BANDS, axis=0)
+        flux[max(f0, 1):f1] = np.maximum(0.0, compressed[:, 1:] - previous[:, :-1]).mean(axis=0)
+    return flux
 
 
 def onset_envelope(features: Features) -> np.ndarray:

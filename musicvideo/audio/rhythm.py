@@ -5,18 +5,22 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
 1. Only the sounding part of the song is analysed (``active_span``): leading and trailing digital
    silence is cut before the features are computed, so 0.5 s of silence in front of a song gives
    exactly the same beats, shifted, and no beat ever lands in that silence.
-2. One tempo for the whole song (``estimate_tempo``): librosa's mean autocorrelation tempogram with
-   its log-normal prior, computed block by block over exactly the windows of the whole-song
-   tempogram. An earlier block-wise version padded each block on its own and jumped to a 3:2
-   tempo on a real track when half a second of silence moved the blocks.
-3. Beats from librosa's dynamic-programming tracker (Ellis 2007) held at that tempo
-   (``track_beats_dp``). A beat-pointer dynamic Bayesian network decoded with Viterbi (Whiteley,
-   Cemgil & Godsill 2006, in the beat-only form madmom uses; ``track_beats_dbn``) was measured
-   beside it on the same onset curve: it kept fewer beats under MP3 and time-stretch on the real
-   tracks (bench/song_robustness.py), so it stays an option, not the default. Learned trackers
-   whose weights ship in their wheel could not be installed on Python 3.11 (BeatNet pins numba
-   0.54 or imports madmom and pyaudio, which have no wheels; madmom's models are CC BY-NC-SA).
-4. Downbeats pick, among the ``beats_per_bar`` phases, the one where chords change and the kick drum
+2. The onset curve (``features.onset_flux``) is a level-relative log-mel spectral flux: the same
+   for a copy at another gain, and blind to an MP3 encoder's spectral holes under the floor.
+3. One tempo for the whole song (``estimate_period``): the mean autocorrelation tempogram, built
+   block by block over exactly the windows of the whole-song tempogram, read at one, two and three
+   beat periods and at half a period, times a log-normal prior. Scoring the multiples ties the
+   tempo to a level of the metre (no 3:5 lag on a 3-3-2 figure, no 2:1 jump under a stretch) and
+   gives a fractional period that scales with a time-stretch.
+4. Beats from Ellis's (2007) dynamic-programming tracker, written here with that fractional
+   period, held tightly at it, on the onset curve read relative to its surroundings, with each
+   onset spread over 1/12 of a beat (``track_beats_dp``). A beat-pointer dynamic Bayesian network
+   decoded with Viterbi (Whiteley, Cemgil & Godsill 2006, in the beat-only form madmom uses;
+   ``track_beats_dbn``) is measured beside it on the same curve and tempo; librosa's own
+   ``beat_track`` too. Learned trackers whose weights ship in their wheel could not be installed
+   on Python 3.11 (BeatNet pins numba 0.54 or imports madmom and pyaudio, which have no wheels;
+   madmom's models are CC BY-NC-SA).
+5. Downbeats pick, among the ``beats_per_bar`` phases, the one where chords change and the kick drum
    lands most (Goto 2001; Papadopoulos & Peeters 2011), voted over the song's bars with the first bar
    left out: where music starts after silence everything "changes", and that step must not decide
    the bar.
@@ -40,12 +44,38 @@ MIN_PULSE_CLARITY = 2.0
 # below any fade a listener hears yet above MP3 and dither noise in a digital-silence lead-in.
 SILENCE_REL_DB = -60.0
 SCAN_BLOCK = 1 << 16
-TEMPOGRAM_WIN = 384                         # librosa's default: 6 s of onset curve per window here
-TEMPOGRAM_BLOCK = 2048                      # frames per block: 6 MB of tempogram at a time
-# Width of the log-normal tempo prior (librosa's default). 0.5 was measured on the bench's tracks:
-# the tracker tune stretched by 1.05 kept its level (stretch beat F min 0.28 -> 0.62) but a 80/160 BPM
-# track moved to a 3:2 level (120), and its stretch F fell from 0.99 to 0.88: not taken.
-TEMPO_PRIOR_OCTAVES = 1.0
+# 12 s of onset curve per tempogram window: long enough to see three beats at 50 BPM, the
+# multiples that tie a tempo to its metrical level (``estimate_period``).
+TEMPOGRAM_WIN = 768
+TEMPOGRAM_BLOCK = 256                       # frames per block: librosa holds ~15 MB of FFTs for it
+MIN_BPM, MAX_BPM = 50.0, 240.0
+PERIOD_STEP = 0.05                          # frames: a 120 BPM beat is resolved to 0.1 %
+# Multiples of a candidate beat period that must repeat too (beat, two beats, three beats), and
+# the weight of its half (the eighth notes): together they pick a level of the metre rather than a
+# lag that happens to correlate (5/8 of a bar on a real 3-3-2 track: 107 BPM instead of 134).
+TEMPO_MULTIPLES = 3
+TEMPO_HALF_WEIGHT = 0.5
+# Widths (octaves) of the log-normal tempo prior around 120 BPM, below and above it. A 1.05
+# time-stretch moves every candidate 0.07 octave along the prior; with 1.0 octave on both sides
+# that changed the ratio of a tempo and its double by 7 % and flipped 4 of 20 real tracks (the
+# bench's 8 and 12 more Wesnoth tracks), with 1.5 one. Below 120 it is firmer: the half-period
+# term favours the slower of two levels (its half is the real beat), and with 1.5 there the
+# synthetic 100/120/140 BPM songs were tracked at half tempo; 0.8 keeps them and the bench's
+# tracks (3 of the 20 still move, all Wesnoth pieces whose tempo changes, by 4-7 %, not a level).
+TEMPO_PRIOR_OCTAVES_SLOWER = 0.8
+TEMPO_PRIOR_OCTAVES = 1.5
+# How strongly the DP tracker holds the global tempo: the penalty for an interval d times the
+# period is DP_TIGHTNESS * log(d)^2. librosa's 100 let beats slide by a third of a beat in weak
+# passages, differently in a time-stretched copy (stretch beat F 0.84 on a real track); 400
+# keeps the phase and still follows the small drifts of played music (1500 lost a real track's).
+DP_TIGHTNESS = 400.0
+# Width of the Gaussian that spreads each onset over its neighbours in the tracker's local score,
+# as a fraction of the beat period. librosa's 1/32 (one frame at 120 BPM) made the score a comb
+# of one-frame spikes: a sub-frame shift of the decoding or an MP3 copy decided between two
+# phases of a weak passage (shift/MP3 beat F 0.91/0.83 on a real track); 1/12 (40 ms at 120
+# BPM) gave 1.00 there, 1/8 and 1/16 did not.
+DP_KERNEL_FRACTION = 12.0
+LEVEL_WINDOW_S = 8.0                        # onset strength is read relative to the last/next 4 s
 DBN_TEMPO_SPAN = 0.15                       # the tracker may drift this far from the global tempo
 DBN_TRANSITION_LAMBDA = 100.0               # madmom's default: tempo changes between beats are rare
 DBN_OBSERVATION_LAMBDA = 16                 # the first 1/16 of a beat period is "on the beat"
@@ -99,11 +129,12 @@ def analyze_rhythm(features: Features, *, duration_s: float, beats_per_bar: int 
     beat_frames = np.empty(0, dtype=int)
     bpm = start_bpm
     if env.size > 8 and float(env.max()) > 1e-3:
-        bpm = estimate_tempo(env, features.frame_rate, sample_rate=features.sample_rate, hop=features.hop)
+        period = estimate_period(env, features.frame_rate)
+        bpm = 60.0 * features.frame_rate / period
         if tracker == "dbn":
             beat_frames = track_beats_dbn(env, features.frame_rate, bpm=bpm)
         else:
-            beat_frames = track_beats_dp(env, features, bpm=bpm)
+            beat_frames = track_beats_dp(env, features.frame_rate, period=period)
     clarity = _pulse_clarity(env, beat_frames)
     end_s = min(duration_s, features.offset_s + features.n_frames / features.frame_rate)
     if len(beat_frames) < 4 or clarity < MIN_PULSE_CLARITY:
@@ -128,21 +159,16 @@ def analyze_rhythm(features: Features, *, duration_s: float, beats_per_bar: int 
                   beats_per_bar=beats_per_bar, pulse_clarity=round(clarity, 3), warnings=warnings)
 
 
-def estimate_tempo(env: np.ndarray, frame_rate: float, *, sample_rate: int = 16000, hop: int = 256,
-                   start_bpm: float = FALLBACK_BPM) -> float:
-    """librosa's global tempo (mean autocorrelation tempogram x log-normal prior), computed in blocks.
+def mean_tempogram(env: np.ndarray, *, win: int = TEMPOGRAM_WIN) -> np.ndarray:
+    """librosa's autocorrelation tempogram of ``env`` averaged over frames, computed in blocks.
 
-    The whole-song tempogram holds 384 float64 lags per frame (1.3 GB of peak memory on a 15-minute
-    song). Its mean is built here block by block from exactly the same windows: the onset curve is
+    The whole-song tempogram holds ``win`` float64 lags per frame (2.6 GB on a 15-minute song).
+    Its mean is built here block by block from exactly the same windows: the onset curve is
     padded once at the song's ends as librosa pads it, and each block's windows are taken from that
     curve with no padding of their own. An earlier version padded every block separately, which
     added edge windows that are not in the song every 16 s and moved the tempo of a real track to
-    its 3:2 neighbour (134 instead of 89 BPM) when half a second of silence shifted the blocks.
-    On the real tracks of bench/song_robustness.py it keeps its metrical level under shift, gain
-    and MP3, and under a 1.05 time-stretch on 7 of 8 tracks; a single autocorrelation of the whole
-    curve with the same prior flipped level on 2 of 8 under the stretch.
+    its 3:2 neighbour when half a second of silence shifted the blocks.
     """
-    win = TEMPOGRAM_WIN
     padded = np.pad(np.asarray(env, dtype=np.float64), win // 2, mode="linear_ramp", end_values=(0, 0))
     n = len(env)
     total = np.zeros(win)
@@ -150,36 +176,100 @@ def estimate_tempo(env: np.ndarray, frame_rate: float, *, sample_rate: int = 160
         stop = min(start + TEMPOGRAM_BLOCK, n)
         # Window k of the padded curve is centred on frame k of the song.
         part = padded[start:stop + win - 1]
-        gram = librosa.feature.tempogram(onset_envelope=part, sr=sample_rate, hop_length=hop, win_length=win,
-                                         center=False)
+        gram = librosa.feature.tempogram(onset_envelope=part, win_length=win, center=False)
         total += gram[:, : stop - start].sum(axis=1)
-    mean = (total / max(n, 1))[:, None]
-    tempo = librosa.feature.tempo(tg=mean, sr=sample_rate, hop_length=hop, start_bpm=start_bpm,
-                                  std_bpm=TEMPO_PRIOR_OCTAVES)
-    return float(np.atleast_1d(tempo)[0])
+    return total / max(n, 1)
 
 
-def track_beats_dp(env: np.ndarray, features: Features, *, bpm: float) -> np.ndarray:
-    """librosa's dynamic-programming tracker at a fixed tempo; beat frames."""
-    _, frames = librosa.beat.beat_track(onset_envelope=env, sr=features.sample_rate, hop_length=features.hop,
-                                        bpm=bpm, tightness=100, trim=False, units="frames")
-    return np.asarray(frames, dtype=int)
+def estimate_period(env: np.ndarray, frame_rate: float) -> float:
+    """The song's beat period in frames (fractional): one tempo for the whole piece.
+
+    Each candidate period is scored by the mean tempogram at one, two and three periods and at
+    half a period, times a log-normal prior around 120 BPM (wide above it, firmer below). Reading the multiples ties the
+    choice to a level of the metre and resolves the period to a fraction of a frame (a single lag
+    is a whole frame, 3 % at 160 BPM), so a time-stretched copy gets the same level and a tempo that
+    scales with it.
+    """
+    win = TEMPOGRAM_WIN
+    gram = mean_tempogram(env, win=win)
+    # The tempogram windows the curve (Hann) before the autocorrelation, which weighs long lags
+    # less; dividing by the window's own autocorrelation lets three beats count as much as one.
+    shape = librosa.autocorrelate(librosa.filters.get_window("hann", win))
+    lags_ac = gram / np.maximum(shape / shape[0], 1e-3)
+    periods = np.arange(60.0 * frame_rate / MAX_BPM, 60.0 * frame_rate / MIN_BPM, PERIOD_STEP)
+    lags = np.arange(win, dtype=np.float64)
+    multiples = np.interp(periods[:, None] * np.arange(1, TEMPO_MULTIPLES + 1), lags, lags_ac).mean(axis=1)
+    score = multiples + TEMPO_HALF_WEIGHT * np.interp(periods / 2, lags, lags_ac)
+    octaves = np.log2(60.0 * frame_rate / periods / FALLBACK_BPM)
+    width = np.where(octaves < 0, TEMPO_PRIOR_OCTAVES_SLOWER, TEMPO_PRIOR_OCTAVES)
+    prior = np.exp(-0.5 * (octaves / width) ** 2)
+    return float(periods[int(np.argmax(score * prior))])
 
 
-def beat_activation(env: np.ndarray, frame_rate: float) -> np.ndarray:
-    """Onset curve as a 0..1 "beat here" probability for the DBN.
+def estimate_tempo(env: np.ndarray, frame_rate: float) -> float:
+    """The song's tempo in BPM (see ``estimate_period``)."""
+    return 60.0 * frame_rate / estimate_period(env, frame_rate)
 
-    Each frame is divided by the 90th percentile of the surrounding 8 s, so a quiet verse's
-    hi-hats weigh as much as a loud chorus's, and the level of the recording does not matter.
+
+def relative_onsets(env: np.ndarray, frame_rate: float) -> np.ndarray:
+    """Onset curve over the 90th percentile of the surrounding ``LEVEL_WINDOW_S`` seconds.
+
+    A quiet verse's hi-hats then weigh as much as a loud chorus's, so the tracker's phase in a
+    quiet passage is decided by that passage's own onsets, not by the path's momentum. The level
+    never counts as less than a tenth of the song's: silence-like gaps are not blown up into beats.
     """
     x = np.asarray(env, dtype=np.float64)
-    width = max(int(8.0 * frame_rate), 3)
+    if x.size == 0:
+        return x
+    width = max(int(LEVEL_WINDOW_S * frame_rate), 3)
     step = max(width // 8, 1)
     # Percentile on a coarse grid, interpolated: a sliding percentile per frame costs seconds.
     centres = np.arange(0, len(x), step)
     levels = np.array([np.percentile(x[max(c - width // 2, 0):c + width // 2 + 1], 90) for c in centres])
     level = np.interp(np.arange(len(x)), centres, levels)
-    return np.clip(x / np.maximum(level, 1e-6) * 0.5, 1e-4, 0.95)
+    return x / np.maximum(level, 0.1 * float(np.percentile(x, 90)) + 1e-9)
+
+
+def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float,
+                   tightness: float = DP_TIGHTNESS) -> np.ndarray:
+    """Ellis's (2007) dynamic-programming tracker at a fractional period; beat frames.
+
+    librosa's version rounds the period to whole frames (a 3 % tempo error at 160 BPM that the
+    path must keep correcting) and is fed the raw curve; here the period is exact and the curve
+    is read relative to its surroundings (``relative_onsets``).
+    """
+    x = relative_onsets(env, frame_rate)
+    x /= float(x.std()) + 1e-12
+    reach = int(np.ceil(period))
+    kernel = np.exp(-0.5 * (np.arange(-reach, reach + 1) * DP_KERNEL_FRACTION / period) ** 2)
+    local = np.convolve(x, kernel, mode="same")
+    n = len(local)
+    shortest, longest = max(int(round(period / 2)), 1), int(np.ceil(2 * period))
+    # penalty[j]: the predecessor lies shortest + j frames back.
+    penalty = -tightness * np.log(np.arange(shortest, longest + 1) / period) ** 2
+    cumulative = local.copy()
+    back = np.full(n, -1)
+    # The path starts at the first frame with a real onset: nothing before it links back.
+    first = int(np.argmax(local >= 0.01 * float(local.max())))
+    for t in range(max(first, shortest), n):
+        earliest = max(t - longest, 0)
+        candidates = cumulative[earliest:t - shortest + 1][::-1] + penalty[: t - shortest + 1 - earliest]
+        j = int(np.argmax(candidates))
+        cumulative[t] = local[t] + candidates[j]
+        back[t] = t - shortest - j
+    # The path ends on the best-scoring frame of the last beat period.
+    tail = n - 1 - int(np.argmax(cumulative[max(n - reach, 0):][::-1]))
+    beats: list[int] = []
+    t = tail
+    while t >= 0:
+        beats.append(t)
+        t = int(back[t])
+    return np.array(beats[::-1], dtype=int)
+
+
+def beat_activation(env: np.ndarray, frame_rate: float) -> np.ndarray:
+    """Onset curve as a 0..1 "beat here" probability for the DBN (``relative_onsets``, halved)."""
+    return np.clip(relative_onsets(env, frame_rate) * 0.5, 1e-4, 0.95)
 
 
 def track_beats_dbn(env: np.ndarray, frame_rate: float, *, bpm: float,

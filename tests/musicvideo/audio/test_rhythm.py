@@ -7,8 +7,16 @@ import mir_eval
 import numpy as np
 import pytest
 
-from musicvideo.audio.features import ANALYSIS_SR, compute_features
-from musicvideo.audio.rhythm import TEMPOGRAM_BLOCK, analyze_rhythm, beat_period, estimate_tempo
+from musicvideo.audio.features import ANALYSIS_SR, compute_features, onset_flux
+from musicvideo.audio.rhythm import (
+    TEMPOGRAM_BLOCK,
+    TEMPOGRAM_WIN,
+    analyze_rhythm,
+    beat_period,
+    estimate_tempo,
+    mean_tempogram,
+    track_beats_dp,
+)
 from musicvideo.testing.synthetic import make_song, pop_song
 from tests.musicvideo.audio.util import at_16k
 
@@ -52,12 +60,59 @@ def test_dbn_tracker_matches_the_grid(tempo: float) -> None:
     assert rhythm.tempo_bpm == pytest.approx(tempo, abs=1.0)
 
 
-def test_block_wise_tempo_is_the_whole_song_tempogram_tempo() -> None:
+def test_block_wise_tempogram_is_the_whole_song_tempogram() -> None:
     # Blocks must see exactly the windows of the whole-song tempogram: padding each block on its
     # own once turned a real track's 89 BPM into 134.
     song = make_song(pop_song(tempo_bpm=96.0, repeats=1, vocals=False))
-    features = compute_features(at_16k(song))
-    env = features.onset_env
-    whole = librosa.feature.tempo(onset_envelope=env, sr=ANALYSIS_SR, hop_length=features.hop)[0]
+    env = compute_features(at_16k(song)).onset_env
+    whole = librosa.feature.tempogram(onset_envelope=env, win_length=TEMPOGRAM_WIN).mean(axis=1)
     assert len(env) > 2 * TEMPOGRAM_BLOCK
-    assert estimate_tempo(env, features.frame_rate, sample_rate=ANALYSIS_SR, hop=features.hop) == float(whole)
+    np.testing.assert_allclose(mean_tempogram(env), whole, rtol=1e-9, atol=1e-12)
+
+
+def tresillo_envelope(row_frames: int, bars: int) -> np.ndarray:
+    """Onsets of a 3-3-2 figure over eight rows a bar with hi-hats on every other row (a real
+    tracker module's pattern): lags of 3 and 5 rows correlate, but the beat is 4 rows."""
+    bar = 8 * row_frames
+    env = np.zeros(bars * bar + 1)
+    for start in range(0, bars * bar, bar):
+        env[start + np.array([0, 3, 6]) * row_frames] += 1.0
+        env[start + np.arange(0, 8, 2) * row_frames] += 0.4
+    return env
+
+
+def test_tempo_is_a_level_of_the_metre_not_a_lag_that_correlates() -> None:
+    # Rows of 7 frames: 4 rows a beat is 133.9 BPM; the 3-3-2 figure made the single-lag tempo
+    # pick 5 rows (107 BPM), which no beat of the music falls on.
+    env = tresillo_envelope(7, 60)
+    assert estimate_tempo(env, 62.5) == pytest.approx(60 * 62.5 / 28, rel=0.01)
+
+
+@pytest.mark.parametrize("stretch", [1.0, 1.05, 1 / 1.05])
+def test_tempo_resolves_fractions_of_a_frame_and_scales_with_a_stretch(stretch: float) -> None:
+    # 121 BPM is 30.99 frames a beat: a whole-frame lag would say 121.0 or 117.2 after a stretch.
+    period = 60 * 62.5 / 121.0 * stretch
+    times = np.arange(0, 120 * 62.5 - period, period)
+    env = np.zeros(int(120 * 62.5))
+    np.add.at(env, np.floor(times).astype(int), 1.0 - (times % 1))
+    np.add.at(env, np.floor(times).astype(int) + 1, times % 1)
+    assert estimate_tempo(env, 62.5) == pytest.approx(121.0 / stretch, rel=0.003)
+
+
+def test_dp_tracker_keeps_a_fractional_period_without_drift() -> None:
+    # Five minutes at 30.4 frames a beat: a tracker held at a rounded 30 would have to slip a beat
+    # every 76 beats; every beat must stay within a frame of the grid (after the last click the
+    # grid may go on for one more beat: the song's grid spans it to its end).
+    period = 30.4
+    times = np.arange(10.0, 5 * 60 * 62.5 - period, period)
+    env = np.zeros(int(5 * 60 * 62.5))
+    env[np.round(times).astype(int)] = 1.0
+    beats = track_beats_dp(env, 62.5, period=period)
+    assert len(times) <= len(beats) <= len(times) + 1
+    assert np.max(np.abs(beats[: len(times)] - times)) <= 1.0
+
+
+def test_onset_flux_is_the_same_at_any_gain() -> None:
+    rng = np.random.default_rng(1)
+    mel = rng.gamma(0.5, size=(40, 500)).astype(np.float32) * np.linspace(0.01, 1, 500, dtype=np.float32)
+    np.testing.assert_allclose(onset_flux(mel.copy() * 0.25), onset_flux(mel.copy()), rtol=1e-4, atol=1e-6)

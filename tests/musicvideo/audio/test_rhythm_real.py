@@ -7,13 +7,14 @@ section boundary by exactly the silence added, or not at all.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import mir_eval
 import numpy as np
 import pytest
 
-from mediakit.audio import decode_audio
+from mediakit.audio import decode_audio, write_wav
 from musicvideo.audio.analysis import Analysis, AnalysisOptions, analyze_samples
 from musicvideo.audio.features import ANALYSIS_SR, compute_features
 from musicvideo.audio.rhythm import active_span, analyze_rhythm
@@ -93,3 +94,26 @@ def test_both_trackers_follow_a_real_pulse() -> None:
     # Two independent decoders of one onset curve agree on where this song's beats are.
     assert mir_eval.beat.f_measure(dp.beats_s, dbn.beats_s) >= 0.9
     assert dp.tempo_bpm == pytest.approx(dbn.tempo_bpm, rel=0.03)
+
+
+def ffmpeg_copy(samples: np.ndarray, tmp_path: Path, args: list[str], suffix: str) -> np.ndarray:
+    """The excerpt written, changed by FFmpeg as people's files are changed, and decoded again."""
+    source = write_wav(tmp_path / "excerpt.wav", samples, ANALYSIS_SR)
+    target = tmp_path / f"changed.{suffix}"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), *args, str(target)], check=True)
+    return decode_audio(target, sample_rate=ANALYSIS_SR)
+
+
+def test_an_mp3_copy_has_the_same_beats_and_a_stretched_copy_a_stretched_tempo(
+        excerpt: tuple[np.ndarray, Analysis], tmp_path: Path) -> None:
+    samples, reference = excerpt
+    beats = np.asarray(reference.beats_s)
+    mp3 = analyze_samples(ffmpeg_copy(samples, tmp_path, ["-c:a", "libmp3lame", "-b:a", "128k"], "mp3"),
+                          options=NO_LYRICS)
+    # The MP3 encoder's delay moves the music by a few ms; the beats must not move further.
+    assert mir_eval.beat.f_measure(beats, np.asarray(mp3.beats_s), f_measure_threshold=0.07) == 1.0
+    stretched = analyze_samples(ffmpeg_copy(samples, tmp_path, ["-af", f"atempo={1 / 1.05:.6f}"], "wav"),
+                                options=NO_LYRICS)
+    # Same metrical level, tempo scaled. Beat F under the stretch is scored on whole tracks by
+    # bench/song_robustness.py: on 24 s one excerpt's first bars take another phase (F 0.91).
+    assert stretched.tempo_bpm == pytest.approx(reference.tempo_bpm / 1.05, rel=0.01)
