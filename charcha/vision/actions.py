@@ -37,8 +37,9 @@ class Thresholds:
     # every window that asked for it fails the attempt. A window is widened by
     # ``unrequested_before_s`` (capture and reveal clocks differ a little) and
     # ``unrequested_after_s`` (the return to neutral, a hold that outlasts the prompt). Measured
-    # outside the widened windows: at most 0.48 on 12 genuine puppet attempts, 0.35 on rendered
-    # 3-D heads; a talking face's mouth reaches 1.5-3 (it must, to meet an open-mouth step).
+    # outside the widened windows: at most 0.48 on 12 genuine puppet attempts, 0.35 on two rendered
+    # 3-D heads. A talking face must open its mouth as wide as an asked open mouth to meet that
+    # step: its asked openings peaked at 1.2-2.8, its first unasked one at 1.3-1.7.
     unrequested: float = 1.0
     unrequested_min_run: int = 2
     unrequested_before_s: float = 0.2

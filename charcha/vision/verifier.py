@@ -258,6 +258,12 @@ class LivenessVerifier:
                 # of the box, the landmarks' centre does not).
                 cx, cy = lm[:468, :2].mean(axis=0)
                 at = next((k for k, b in enumerate(merged) if b.contains(cx, cy)), -1)
+                if at < 0 and (first_index + i) % policy.near_stride != 0:
+                    # The full-range detector missed a meshed face (it scored a rendered head of
+                    # person B below 0.5 on every frame; the short-range one found it): ask the
+                    # short-range detector on this frame too before calling the face missing.
+                    merged = merge_boxes(merged, self._near.detect(images[i]))
+                    at = next((k for k, b in enumerate(merged) if b.contains(cx, cy)), -1)
             if small[i]:
                 merged = merged + [b for b in small[i] or [] if not _near_face(b, merged, lm)]
             faces.append(merged)
@@ -340,7 +346,7 @@ class _Decision:
         n = len(obs)
         run = missing = multi = 0
         for i, o in enumerate(obs):
-            counted = sum(1 for k, box in enumerate(o.faces) if k == o.main_face or box[4] >= policy.second_face_confidence)
+            counted = sum(1 for k, box in enumerate(o.faces) if k == o.main_face or _second_face(box, o, policy))
             if counted >= 2:
                 multi += 1
                 if multi > policy.max_multi_face_frames:
@@ -534,6 +540,21 @@ def _light_module() -> Any:
         return importlib.import_module("charcha.vision.light")
     except ImportError:
         return None
+
+
+def _second_face(box: np.ndarray, o: FrameObservation, policy: FacePolicy) -> bool:
+    """Whether a box other than the user's is another face.
+
+    Not when it scores below ``second_face_confidence``, nor when it is a small box on the user's
+    own head (the side of a rendered head in three-quarter view scored 0.60 as a 35 px face beside
+    the 118 px one): a face behind the user is hidden by their head, one beside them is as big.
+    """
+    if box[4] < policy.second_face_confidence:
+        return False
+    if o.landmarks is None or o.main_face < 0 or box[3] >= 0.5 * o.faces[o.main_face][3]:
+        return True
+    candidate = FaceBox(float(box[0]), float(box[1]), float(box[2]), float(box[3]), float(box[4]))
+    return not _near_face(candidate, [], o.landmarks)
 
 
 def _head_box(landmarks: np.ndarray) -> FaceBox:

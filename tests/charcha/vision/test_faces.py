@@ -95,3 +95,21 @@ def test_a_hit_on_the_users_own_head_is_not_a_second_face() -> None:
     assert _near_face(FaceBox(380, 420, 30, 30, 0.9), [], landmarks)  # the neck below the chin
     assert not _near_face(FaceBox(20, 20, 24, 24, 0.9), [], landmarks)  # a corner of the room
     assert not _near_face(FaceBox(560, 200, 30, 30, 0.9), [], landmarks)  # beside the shoulder
+
+
+def test_a_small_box_on_the_users_own_head_is_not_a_second_face() -> None:
+    from charcha.vision import FacePolicy, FrameObservation
+    from charcha.vision.verifier import _second_face
+
+    landmarks = np.zeros((478, 3), np.float32)
+    landmarks[:, 0] = np.linspace(100, 210, 478)  # the mesh spans x 100-210, y 60-180
+    landmarks[:, 1] = np.linspace(60, 180, 478)
+    faces = np.array([[95, 59, 118, 118, 0.8],  # the user
+                      [70, 70, 35, 35, 0.61],  # the side of their head, scored as a small face
+                      [250, 40, 30, 30, 0.61],  # a small face well away from the head
+                      [230, 60, 110, 110, 0.9],  # a person beside the user, as big
+                      [10, 10, 30, 30, 0.55]], np.float32)  # too weak to count
+    o = FrameObservation(index=0, t_s=0.0, width=320, height=240, faces=faces, small_searched=False,
+                         landmarks=landmarks, main_face=0, sharpness=1.0, patch=None, light=None, embedding=None)
+    policy = FacePolicy()
+    assert [_second_face(faces[k], o, policy) for k in range(1, 5)] == [False, True, True, False]
