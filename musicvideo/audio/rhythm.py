@@ -66,8 +66,10 @@ TEMPO_PRIOR_OCTAVES_SLOWER = 0.8
 TEMPO_PRIOR_OCTAVES = 1.5
 # How strongly the DP tracker holds the global tempo: the penalty for an interval d times the
 # period is DP_TIGHTNESS * log(d)^2. librosa's 100 let beats slide by a third of a beat in weak
-# passages, differently in a time-stretched copy (stretch beat F 0.84 on a real track); 400
-# keeps the phase and still follows the small drifts of played music (1500 lost a real track's).
+# passages, differently in a time-stretched copy (stretch beat F 0.84 on a real track). With the
+# 1/12-beat spread below, 400 gives shift/gain/MP3 F 1.00 on all 8 bench tracks; 700 lifted two
+# orchestral tracks' stretch F (0.86/0.94 -> 0.87/0.98) but dropped one's MP3 F to 0.92; 250 lost
+# stretch F on both.
 DP_TIGHTNESS = 400.0
 # Width of the Gaussian that spreads each onset over its neighbours in the tracker's local score,
 # as a fraction of the beat period. librosa's 1/32 (one frame at 120 BPM) made the score a comb
