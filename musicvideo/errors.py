@@ -53,6 +53,7 @@ ERROR_CODES: dict[str, str] = {
     "video_not_ready": "The video has not finished rendering.",
     "adapter_invalid": "That adapter cannot be used for this video.",
     "adapter_not_ready": "The adapter has not finished training.",
+    "adapter_incompatible": "The adapter does not fit the model this renderer uses (another family, or a rank above what compiled renders take).",
 }
 
 
