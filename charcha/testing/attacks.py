@@ -29,6 +29,7 @@ from charcha.testing.head3d import (
     HeadActor,
     HeadRenderer,
     Lighting,
+    Motion,
     encode_srgb,
     head_model,
     screen_light,
@@ -130,31 +131,8 @@ def person_b(size: tuple[int, int] = SIZE, *, turned_to_camera: bool = True) -> 
 # -- performance: what the face does over time ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Move:
-    action: str
-    onset: float
-    ramp_in: float
-    hold: float
-    ramp_out: float
-    amplitude: float
-
-    @property
-    def end(self) -> float:
-        return self.onset + self.ramp_in + self.hold + self.ramp_out
-
-    def level(self, t: float) -> float:
-        """Envelope 0..1 of the move at time t (smooth ramps)."""
-        x = t - self.onset
-        if x <= 0 or x >= self.ramp_in + self.hold + self.ramp_out:
-            return 0.0
-        if x < self.ramp_in:
-            u = x / self.ramp_in
-        elif x < self.ramp_in + self.hold:
-            u = 1.0
-        else:
-            u = 1.0 - (x - self.ramp_in - self.hold) / self.ramp_out
-        return 0.5 - 0.5 * math.cos(math.pi * u)
+# The puppet's moves follow the same envelope as the 3-D head's (one definition, in head3d).
+Move = Motion
 
 
 def plan_move(action: str, earliest: float, rng: random.Random) -> Move:
