@@ -36,8 +36,31 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+@pytest.fixture
+def held_midway(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Holds training at step 20 until the test lets go, so the page is seen mid-training on any machine.
+
+    Tiny models can finish all 40 steps between two of the page's one-second polls on a fast or lightly
+    loaded box, and the time left is only shown while the adapter trains.
+    """
+    from personalize import services
+
+    release = threading.Event()
+    record = services._LossRecorder.__call__
+
+    def held(self: Any, step: int, loss: float, s_per_step: float) -> None:
+        record(self, step, loss, s_per_step)
+        if step == 20:
+            self.flush(step, s_per_step)
+            release.wait(timeout=120)
+
+    monkeypatch.setattr(services._LossRecorder, "__call__", held)
+    return release
+
+
 def test_training_progress_loss_curve_and_validation_in_the_browser(page: Page, live_server: Any, genuine: Clip,
-                                                                     settings: Any, one_torch_thread: None) -> None:
+                                                                     settings: Any, one_torch_thread: None,
+                                                                     held_midway: threading.Event) -> None:
     settings.PERSONALIZE_MODELS, settings.PERSONALIZE_DEVICE, settings.PERSONALIZE_DTYPE = "tiny", "cpu", "float32"
     user = login(page, live_server)
     make_consent(user, genuine, settings)
@@ -54,6 +77,8 @@ def test_training_progress_loss_curve_and_validation_in_the_browser(page: Page, 
     # While it trains: the step count climbs, the loss curve is drawn and time left is shown.
     expect(page.locator("#loss-curve path")).to_be_attached(timeout=120_000)
     expect(page.locator("#time-left")).to_contain_text("left", timeout=60_000)
+    expect(page.locator("#steps")).to_have_text("20")
+    held_midway.set()
     worker.join(timeout=300)
     assert Job.objects.get(pk=adapter.job.pk).status == "succeeded"
     # The page reloads itself when the job ends and shows the decrypted validation renders.
