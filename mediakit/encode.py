@@ -142,7 +142,7 @@ def mux_audio(video_path: str | os.PathLike[str], music: np.ndarray, sample_rate
 def _reencode_video(src: av.container.InputContainer, vin: av.VideoStream, dst: av.container.OutputContainer, *,
                     crf: int, preset: str) -> None:
     """Decode ``vin`` (skipping undecodable packets) and encode it as H.264, keeping frame times."""
-    from mediakit.video import _decode_tolerant
+    from mediakit.video import decode_tolerant
 
     rate = vin.average_rate or vin.guessed_rate or vin.base_rate or Fraction(25)
     width, height = vin.codec_context.width, vin.codec_context.height
@@ -153,7 +153,7 @@ def _reencode_video(src: av.container.InputContainer, vin: av.VideoStream, dst: 
     tb = vin.time_base or Fraction(1, 1000)
     vout.codec_context.time_base = tb
     last_pts = -1
-    for index, frame in enumerate(_decode_tolerant(src, vin)):
+    for index, frame in enumerate(decode_tolerant(src, vin)):
         pts = frame.pts if frame.pts is not None else int(round(index / float(rate) / float(tb)))
         pts = max(pts, last_pts + 1)         # the encoder needs strictly increasing times
         out = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import av
@@ -45,32 +45,60 @@ def iter_frames(path: str | os.PathLike[str], *, fps: float | None = None, max_s
             scale = max_side / max(width, height)
             out_w, out_h = max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
         fmt = "gray" if gray else "rgb24"
-        next_t = -1e9
-        step = 1.0 / fps if fps else 0.0
-        start = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
-        for frame in _decode_tolerant(container, stream):
-            t = (float(frame.pts * stream.time_base) if frame.pts is not None and stream.time_base
-                 else float(frame.time or 0.0)) - start
-            if step and t + 1e-6 < next_t:
-                continue
-            next_t = (next_t + step if next_t > -1e8 else t + step) if step else t
-            if step and next_t <= t:
-                next_t = t + step
-            image = frame.to_ndarray(format=fmt, width=out_w, height=out_h)
-            yield Frame(time_s=t, image=image)
+        rate = RateFilter(fps)
+        start = stream_start_s(stream)
+        for frame in decode_tolerant(container, stream):
+            t = frame_time_s(frame, stream, start)
+            if rate.keep(t):
+                yield Frame(time_s=t, image=frame.to_ndarray(format=fmt, width=out_w, height=out_h))
 
 
-def _decode_tolerant(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+class RateFilter:
+    """Keeps at most ``fps`` frames a second, chosen by timestamp (variable frame rates work)."""
+
+    def __init__(self, fps: float | None) -> None:
+        self.step = 1.0 / fps if fps else 0.0
+        self._next_t = -1e9
+
+    def keep(self, t: float) -> bool:
+        if not self.step:
+            return True
+        if t + 1e-6 < self._next_t:
+            return False
+        # The grid advances by whole steps, so kept times do not drift; after a gap it restarts.
+        self._next_t = self._next_t + self.step if self._next_t > -1e8 else t + self.step
+        if self._next_t <= t:
+            self._next_t = t + self.step
+        return True
+
+
+def stream_start_s(stream: av.VideoStream) -> float:
+    return float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
+
+
+def frame_time_s(frame: av.VideoFrame, stream: av.VideoStream, start_s: float) -> float:
+    """Presentation time in seconds from the stream's start."""
+    tb = stream.time_base
+    return (float(frame.pts * tb) if frame.pts is not None and tb else float(frame.time or 0.0)) - start_s
+
+
+def decode_tolerant(container: av.container.InputContainer, stream: av.VideoStream,
+                    wanted: Callable[[av.Packet], bool] | None = None) -> Iterator[av.VideoFrame]:
     """Decoded frames, skipping packets that do not decode, as FFmpeg does.
 
     A damaged last frame (or a few in a long file) is skipped; a stream where more than
-    MAX_BAD_PACKETS of the packets fail, or nothing decodes, is refused as damaged.
+    MAX_BAD_PACKETS of the packets fail, or nothing decodes, is refused as damaged. Packets that
+    ``wanted`` turns down have their non-reference frames dropped by the decoder: nothing else
+    depends on those frames, so they cost nothing but their parsing.
     """
+    ctx = stream.codec_context
     packets = bad = produced = 0
     try:
         for packet in container.demux(stream):
             if packet.size:
                 packets += 1
+            if wanted is not None:
+                ctx.skip_frame = "DEFAULT" if wanted(packet) else "NONREF"
             try:
                 frames = packet.decode()
             except (av.error.InvalidDataError, av.error.UndefinedError):

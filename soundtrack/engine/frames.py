@@ -20,17 +20,16 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TypeVar
 
 import av
 import av.container
-import av.error
 from av.video.reformatter import VideoReformatter
 
 from mediakit.errors import MediaError
 from mediakit.probe import main_video_stream
-from mediakit.video import MAX_BAD_PACKETS, Frame
+from mediakit.video import Frame, RateFilter, decode_tolerant, frame_time_s, stream_start_s
 
 T = TypeVar("T")
 
@@ -85,9 +84,9 @@ def analysis_frames(path: str | os.PathLike[str], *, fps: float | None, max_side
         out_w, out_h = scaled_size(stream.codec_context.width, stream.codec_context.height, max_side)
         # One scaler for the whole video: a frame's own would set up its filters again every time.
         scaler = VideoReformatter()
-        next_t = -1e9
+        keep = RateFilter(fps)
         tb = stream.time_base
-        start = float(stream.start_time * tb) if stream.start_time is not None and tb else 0.0
+        start = stream_start_s(stream)
 
         def wanted(packet: av.Packet) -> bool:
             """Could this packet's frame be one the analysis keeps (near a multiple of ``step``)?"""
@@ -96,42 +95,12 @@ def analysis_frames(path: str | os.PathLike[str], *, fps: float | None, max_side
             past = (float(packet.pts * tb) - start) % step
             return past < 0.5 * interval or step - past < 0.5 * interval
 
-        for frame in _decode(container, stream, wanted):
-            t = (float(frame.pts * tb) if frame.pts is not None and tb else float(frame.time or 0.0)) - start
-            if step and t + 1e-6 < next_t:
+        for frame in decode_tolerant(container, stream, wanted):
+            t = frame_time_s(frame, stream, start)
+            if not keep.keep(t):
                 continue
-            next_t = (next_t + step if next_t > -1e8 else t + step) if step else t
-            if step and next_t <= t:
-                next_t = t + step
             image = scaler.reformat(frame, width=out_w, height=out_h, format="rgb24", interpolation="AREA").to_ndarray()
             yield Frame(time_s=t, image=image)
-
-
-def _decode(container: av.container.InputContainer, stream: av.VideoStream,
-            wanted: Callable[[av.Packet], bool]) -> Iterator[av.VideoFrame]:
-    """mediakit.video's tolerant decode (undecodable packets skipped, a stream of them refused),
-    with the decoder told to drop the non-reference frames of packets that are not ``wanted``:
-    nothing else depends on those frames, so they cost nothing but their parsing.
-    """
-    ctx = stream.codec_context
-    packets = bad = produced = 0
-    try:
-        for packet in container.demux(stream):
-            if packet.size:
-                packets += 1
-            ctx.skip_frame = "DEFAULT" if wanted(packet) else "NONREF"
-            try:
-                frames = packet.decode()
-            except (av.error.InvalidDataError, av.error.UndefinedError):
-                bad += 1
-                continue
-            for frame in frames:
-                produced += 1
-                yield frame                                           # type: ignore[misc]
-    except av.FFmpegError as exc:
-        raise MediaError("The video is damaged or cut short.", code="media_truncated") from exc
-    if produced == 0 or bad > max(1, MAX_BAD_PACKETS * packets):
-        raise MediaError("The video is damaged or cut short.", code="media_truncated")
 
 
 def prefetch(items: Iterator[T], maxsize: int = 16, cpu_s: dict[str, float] | None = None) -> Iterator[T]:

@@ -19,15 +19,15 @@ from .conftest import REAL_FOOTAGE, Clip
 def _counting_decode(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the frames the decoder really produced (kept by the analysis or not)."""
     count = [0]
-    original = frames._decode
+    original = frames.decode_tolerant
 
     def counting(container: av.container.InputContainer, stream: av.VideoStream,
-                 wanted: Callable[[av.Packet], bool]) -> Iterator[av.VideoFrame]:
+                 wanted: Callable[[av.Packet], bool] | None = None) -> Iterator[av.VideoFrame]:
         for frame in original(container, stream, wanted):
             count[0] += 1
             yield frame
 
-    monkeypatch.setattr(frames, "_decode", counting)
+    monkeypatch.setattr(frames, "decode_tolerant", counting)
     return count
 
 
