@@ -10,16 +10,31 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
 3. One tempo for the whole song (``estimate_period``): the mean autocorrelation tempogram, built
    block by block over exactly the windows of the whole-song tempogram, read at one, two and three
    beat periods and at half a period, times a log-normal prior. Scoring the multiples ties the
-   tempo to a level of the metre (no 3:5 lag on a 3-3-2 figure, no 2:1 jump under a stretch) and
-   gives a fractional period that scales with a time-stretch.
+   tempo to a level of the metre (no 3:5 lag on a 3-3-2 figure, no 2:1 jump under a stretch); the
+   chosen level's period is then refined on up to 12 multiples through a cubic spline
+   (``refine_period``), so that it scales with a time-stretch to 0.03 % (it was off by up to 1.2 %).
 4. Beats from Ellis's (2007) dynamic-programming tracker, written here with that fractional
    period, held tightly at it, on the onset curve read relative to its surroundings, with each
-   onset spread over 1/12 of a beat (``track_beats_dp``). A beat-pointer dynamic Bayesian network
+   onset spread over 1/12 of a beat (``track_beats_dp``); the path ends at the last clear onset and
+   the grid goes on at the period from there. A beat-pointer dynamic Bayesian network
    decoded with Viterbi (Whiteley, Cemgil & Godsill 2006, in the beat-only form madmom uses;
    ``track_beats_dbn``) is measured beside it on the same curve and tempo; librosa's own
    ``beat_track`` too. Learned trackers whose weights ship in their wheel could not be installed
    on Python 3.11 (BeatNet pins numba 0.54 or imports madmom and pyaudio, which have no wheels;
    madmom's models are CC BY-NC-SA).
+   What is left of the stretch gap (bench beat F 0.936 on frantic, 0.948 on knalgan_theme) are
+   passages whose onsets fit two phases of the same tempo (syncopated orchestral figures,
+   frantic 38-48 s) or no steady tempo (knalgan_theme 96-108 s, where the path follows the noise
+   of a rubato passage), decided by small differences between the copies' onset curves. Measured
+   and dropped, on those two tracks (stretch beat F frantic/knalgan_theme, before 0.862/0.942): a
+   time-varying period for the tracker, from the local tempogram within +-6-10 % smoothed over
+   8-30 s (0.71-0.87/0.82-0.90, with tightness up to 1000 too) or from the first path's beat
+   intervals (0.81-0.88/0.94); a per-frame comb over +-1-4 beats (<= 0.90/0.94); compressing or
+   capping the onset curve (0.56-0.77/0.91-0.96); an off-beat penalty (0.89-0.96/0.91-0.96 as
+   its weight goes from 0.2 to 0.6, with MP3 0.97-0.98 on knalgan_theme and stretch 0.955 on
+   mainzik); low-band flux, kick or chord-change cues on every beat and a 4-state bar-pointer DP
+   with chord-change cues (0.62-0.95 on frantic, MP3 down to 0.82); a decoding grid 4x finer
+   than the frames (0.89/0.94, MP3 0.985 on knalgan_theme).
 5. Downbeats pick, among the ``beats_per_bar`` phases, the one where chords change and the kick drum
    lands most (Goto 2001; Papadopoulos & Peeters 2011), voted over the song's bars with the first bar
    left out: where music starts after silence everything "changes", and that step must not decide
@@ -33,6 +48,7 @@ from typing import Literal
 
 import librosa
 import numpy as np
+from scipy.interpolate import CubicSpline
 
 from musicvideo.audio.features import Features, onset_envelope, segment_aggregate
 
@@ -64,12 +80,24 @@ TEMPO_HALF_WEIGHT = 0.5
 # tracks (3 of the 20 still move, all Wesnoth pieces whose tempo changes, by 4-7 %, not a level).
 TEMPO_PRIOR_OCTAVES_SLOWER = 0.8
 TEMPO_PRIOR_OCTAVES = 1.5
+# Once the level is chosen its period is refined within +-2 % on up to 12 multiples (the lags up to
+# half a tempogram window), read through a cubic spline. The level's own score, linear between
+# whole-frame lags, peaks only where a multiple meets a whole frame (steps of 1/3 frame): a 1.05
+# time-stretch then changed the period by 1.037-1.053 on four bench tracks instead of 1.05, and
+# over a passage without clear onsets the tracker coasting at the wrong period drifted a third of
+# a beat away from the reference (frantic: 63-70 s at DP_TIGHTNESS 400, 89-102 s at 1000).
+# Refined: 1.0497-1.0502 on the same four.
+REFINE_SPAN = 0.02
+REFINE_MULTIPLES = 12
+REFINE_STEP = 0.005                         # frames
 # How strongly the DP tracker holds the global tempo: the penalty for an interval d times the
 # period is DP_TIGHTNESS * log(d)^2. librosa's 100 let beats slide by a third of a beat in weak
 # passages, differently in a time-stretched copy (stretch beat F 0.84 on a real track). With the
-# 1/12-beat spread below, 400 gives shift/gain/MP3 F 1.00 on all 8 bench tracks; 700 lifted two
-# orchestral tracks' stretch F (0.86/0.94 -> 0.87/0.98) but dropped one's MP3 F to 0.92; 250 lost
-# stretch F on both.
+# 1/12-beat spread below, 400 gives shift/gain/MP3 F 1.00 on all 8 bench tracks. With the refined
+# period (the path's end not yet moved) 500 gave stretch F 0.976/0.937 on frantic/knalgan_theme
+# but MP3 F 0.968 on time_to_strike, 600-700 MP3 F 0.92-0.98 on frantic; with both, 450 gave
+# 0.997/0.938 (MP3 and the other tracks not measured). Before the refinement 700 gave 0.87/0.98
+# and MP3 0.92, and 250 lost stretch F on both.
 DP_TIGHTNESS = 400.0
 # Width of the Gaussian that spreads each onset over its neighbours in the tracker's local score,
 # as a fraction of the beat period. librosa's 1/32 (one frame at 120 BPM) made the score a comb
@@ -77,6 +105,10 @@ DP_TIGHTNESS = 400.0
 # phases of a weak passage (shift/MP3 beat F 0.91/0.83 on a real track); 1/12 (40 ms at 120
 # BPM) gave 1.00 there, 1/8 and 1/16 did not.
 DP_KERNEL_FRACTION = 12.0
+# The path ends at the last frame whose local score reaches this fraction of the song's highest;
+# after it the beats go on at the period. A fading final chord or a free ending has no pulse, and
+# tracking its flux put a copy's last beats elsewhere (knalgan: MP3 F 0.993, its last 4 s).
+DP_END_ONSET_FRACTION = 0.2
 LEVEL_WINDOW_S = 8.0                        # onset strength is read relative to the last/next 4 s
 DBN_TEMPO_SPAN = 0.15                       # the tracker may drift this far from the global tempo
 DBN_TRANSITION_LAMBDA = 100.0               # madmom's default: tempo changes between beats are rare
@@ -205,7 +237,21 @@ def estimate_period(env: np.ndarray, frame_rate: float) -> float:
     octaves = np.log2(60.0 * frame_rate / periods / FALLBACK_BPM)
     width = np.where(octaves < 0, TEMPO_PRIOR_OCTAVES_SLOWER, TEMPO_PRIOR_OCTAVES)
     prior = np.exp(-0.5 * (octaves / width) ** 2)
-    return float(periods[int(np.argmax(score * prior))])
+    return refine_period(lags_ac, float(periods[int(np.argmax(score * prior))]))
+
+
+def refine_period(autocorrelation: np.ndarray, period: float) -> float:
+    """The period within ``REFINE_SPAN`` of ``period`` whose multiples best fit ``autocorrelation``.
+
+    Up to ``REFINE_MULTIPLES`` multiples, as far as half the autocorrelation's length (where the
+    windowed estimate is still well supported), read through a cubic spline: an error of the
+    period adds up over the multiples, so it is resolved to a few hundredths of a frame.
+    """
+    spline = CubicSpline(np.arange(len(autocorrelation), dtype=np.float64), autocorrelation)
+    count = max(1, min(REFINE_MULTIPLES, int(0.5 * len(autocorrelation) / period)))
+    candidates = np.arange(period * (1 - REFINE_SPAN), period * (1 + REFINE_SPAN), REFINE_STEP)
+    score = spline(candidates[:, None] * np.arange(1, count + 1)).mean(axis=1)
+    return float(candidates[int(np.argmax(score))])
 
 
 def estimate_tempo(env: np.ndarray, frame_rate: float) -> float:
@@ -259,14 +305,17 @@ def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float,
         j = int(np.argmax(candidates))
         cumulative[t] = local[t] + candidates[j]
         back[t] = t - shortest - j
-    # The path ends on the best-scoring frame of the last beat period.
-    tail = n - 1 - int(np.argmax(cumulative[max(n - reach, 0):][::-1]))
+    # The path ends on the best-scoring frame of the beat period before the last clear onset,
+    # and the grid goes on from there at the period to the end of the curve.
+    end = n - int(np.argmax(local[::-1] >= DP_END_ONSET_FRACTION * float(local.max())))
+    tail = end - 1 - int(np.argmax(cumulative[max(end - reach, 0):end][::-1]))
     beats: list[int] = []
     t = tail
     while t >= 0:
         beats.append(t)
         t = int(back[t])
-    return np.array(beats[::-1], dtype=int)
+    after = np.round(tail + period * np.arange(1, int((n - 1 - tail) / period) + 1)).astype(int)
+    return np.concatenate([np.array(beats[::-1], dtype=int), after[after < n]])
 
 
 def beat_activation(env: np.ndarray, frame_rate: float) -> np.ndarray:

@@ -112,6 +112,21 @@ def test_dp_tracker_keeps_a_fractional_period_without_drift() -> None:
     assert np.max(np.abs(beats[: len(times)] - times)) <= 1.0
 
 
+def test_dp_grid_goes_on_at_the_period_after_the_last_clear_onset() -> None:
+    # A minute of clicks at 30.4 frames a beat, then 10 s of weak noise (a fading final chord):
+    # the path that tracked the noise drifted 8 frames off the period in 20 beats, differently in
+    # every copy of the file; now the beats there are the period's grid.
+    period = 30.4
+    clicks = np.arange(10.0, 60 * 62.5, period)
+    env = np.zeros(int(70 * 62.5))
+    env[np.round(clicks).astype(int)] = 1.0
+    env[int(60 * 62.5):] = np.random.default_rng(3).uniform(0.0, 0.1, len(env) - int(60 * 62.5))
+    beats = track_beats_dp(env, 62.5, period=period)
+    after = beats[beats > clicks[-1] + 1]
+    assert len(after) == 20
+    assert np.max(np.abs(after - (clicks[-1] + period * np.arange(1, 21)))) <= 1.0
+
+
 def test_onset_flux_is_the_same_at_any_gain() -> None:
     rng = np.random.default_rng(1)
     mel = rng.gamma(0.5, size=(40, 500)).astype(np.float32) * np.linspace(0.01, 1, 500, dtype=np.float32)

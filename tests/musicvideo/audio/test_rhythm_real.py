@@ -17,7 +17,7 @@ import pytest
 from mediakit.audio import decode_audio, write_wav
 from musicvideo.audio.analysis import Analysis, AnalysisOptions, analyze_samples
 from musicvideo.audio.features import ANALYSIS_SR, compute_features
-from musicvideo.audio.rhythm import active_span, analyze_rhythm
+from musicvideo.audio.rhythm import active_span, analyze_rhythm, estimate_period
 
 MUSIC = Path(__file__).resolve().parents[2] / "fixtures" / "music"
 EXCERPTS = ["asc-time-to-strike-60s.ogg", "wesnoth-northerners-30s.ogg"]
@@ -115,5 +115,21 @@ def test_an_mp3_copy_has_the_same_beats_and_a_stretched_copy_a_stretched_tempo(
     stretched = analyze_samples(ffmpeg_copy(samples, tmp_path, ["-af", f"atempo={1 / 1.05:.6f}"], "wav"),
                                 options=NO_LYRICS)
     # Same metrical level, tempo scaled. Beat F under the stretch is scored on whole tracks by
-    # bench/song_robustness.py: on 24 s one excerpt's first bars take another phase (F 0.91).
+    # bench/song_robustness.py: on 24 s one excerpt's first bars take another phase (F 0.93).
     assert stretched.tempo_bpm == pytest.approx(reference.tempo_bpm / 1.05, rel=0.01)
+
+
+def beat_period_frames(samples: np.ndarray) -> float:
+    first, stop = active_span(samples)
+    features = compute_features(samples[first:stop], offset_s=first / ANALYSIS_SR)
+    return estimate_period(features.onset_env, features.frame_rate)
+
+
+def test_a_stretched_copy_has_a_period_longer_by_exactly_the_stretch(
+        excerpt: tuple[np.ndarray, Analysis], tmp_path: Path) -> None:
+    samples, _ = excerpt
+    stretched = ffmpeg_copy(samples, tmp_path, ["-af", f"atempo={1 / 1.05:.6f}"], "wav")
+    # The period read between whole-frame lags came out 1.0527 and 1.0471 times longer on these
+    # excerpts: a tracker coasting through a passage without clear onsets at such a period drifts
+    # off the original's beats by a third of a beat in 25 beats.
+    assert beat_period_frames(stretched) / beat_period_frames(samples) == pytest.approx(1.05, rel=5e-4)
