@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from charcha.models import Challenge, ConsentRecord
 from charcha.services import Cue, challenge_lockout_until
 from charcha.wording import PROMPTS, outcome_for
+from jobs.selectors import job_summary
 
 VISION_REASONS = ("no_face", "multiple_faces", "identity_changed", "action_missed", "wrong_order",
                   "too_few_frames", "timing_invalid", "face_too_small", "light_mismatch", "light_flat",
@@ -43,8 +44,7 @@ def challenge_status(*, challenge: Challenge) -> dict[str, Any]:
         "locked_until": locked_until.isoformat() if locked_until else None,
         "frames_received": challenge.frame_count,
         "consent_id": str(consent.pk) if consent else None,
-        "job": None if job is None else {"id": str(job.pk), "status": job.status, "progress": job.progress,
-                                         "stage": job.stage, "message": job.message},
+        "job": job_summary(job),
     }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from charcha.models import ConsentRecord
+from jobs.serializers import JobSummarySerializer
 
 
 class ChallengeIssueInput(serializers.Serializer):
@@ -58,14 +59,6 @@ class ChallengeIssuedSerializer(serializers.Serializer):
     capture = CaptureSettingsSerializer()
 
 
-class JobBriefSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    status = serializers.CharField()
-    progress = serializers.FloatField()
-    stage = serializers.CharField()
-    message = serializers.CharField()
-
-
 class ChallengeStatusSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     state = serializers.CharField()
@@ -76,7 +69,7 @@ class ChallengeStatusSerializer(serializers.Serializer):
     locked_until = serializers.DateTimeField(allow_null=True)
     frames_received = serializers.IntegerField()
     consent_id = serializers.UUIDField(allow_null=True)
-    job = JobBriefSerializer(allow_null=True)
+    job = JobSummarySerializer(allow_null=True)
     progress_html = serializers.CharField(required=False)
 
 

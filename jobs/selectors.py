@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
@@ -36,3 +38,11 @@ def _listing_relations() -> list[str]:
 
 def jobs_for_listing(*, user: User | AnonymousUser) -> QuerySet[Job]:
     return jobs_visible_to(user=user).select_related(*_listing_relations())
+
+
+def job_summary(job: Job | None) -> dict[str, Any] | None:
+    """The progress-bar fields of a job, as ``jobs.serializers.JobSummarySerializer`` shows them."""
+    if job is None:
+        return None
+    return {"id": str(job.pk), "status": job.status, "stage": job.stage, "progress": job.progress,
+            "message": job.message, "error_code": job.error_code, "error_detail": job.error_detail}

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
+from jobs.selectors import job_summary
 from personalize.errors import PersonalizeError
 from personalize.models import Adapter
 
@@ -34,9 +35,7 @@ def adapter_status(*, adapter: Adapter) -> dict[str, Any]:
         "id": str(adapter.pk), "status": adapter.status, "family": adapter.family, "trigger": adapter.trigger,
         "steps_done": adapter.steps_done, "steps": total, "seconds_per_step": adapter.seconds_per_step,
         "time_left_s": left_s, "loss_curve": adapter.loss_curve,
-        "job": None if job is None else {"id": str(job.pk), "status": job.status, "stage": job.stage,
-                                         "progress": job.progress, "message": job.message,
-                                         "error_code": job.error_code, "error_detail": job.error_detail},
+        "job": job_summary(job),
         "identity_score": adapter.identity_score, "identity_distance": adapter.identity_distance,
         "identity_spread": adapter.identity_spread, "validation_faces": adapter.validation_faces,
         "validation_count": adapter.validation_count,
