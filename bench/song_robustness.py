@@ -47,10 +47,10 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   stretched), and as flat for three or two beats a bar; the clear tracks' winners lead by 8-130 %.
 - held out (``HELD_OUT``, eight more Wesnoth pieces, never used to choose anything), same code:
   beat F shift 0.5 s and 2 s 1.00 on all 8, gain min 0.992, MP3 min 0.948 / mean 0.978, stretch
-  min 0.292 / mean 0.769 (>= 0.95 on 2 of 8; heroes_rite 0.292: its stretched copy's period came
-  out 31.22 frames against 31.12 unstretched, not x1.05, so the tempo did not follow the stretch;
-  siege_of_laurelmor 0.504). The tuned 8 overstate what the tracker does on music it has not
-  seen. DP_TIGHTNESS 425 instead of 400: bench stretch min 0.938 (frantic 0.997, knalgan_theme
+  min 0.292 / mean 0.769 (>= 0.95 on 2 of 8). heroes_rite (0.292) is flagged ``no_clear_beat``
+  (pulse clarity 1.91 < 2.0) and gets the even 120 BPM fallback grid, which does not stretch;
+  without it: stretch min 0.504 (siege_of_laurelmor), mean 0.837. The tuned 8 overstate what the
+  tracker does on music it has not seen. DP_TIGHTNESS 425 instead of 400: bench stretch min 0.938 (frantic 0.997, knalgan_theme
   0.938), held out stretch mean 0.771, MP3 mean 0.973: no better, so 400 stays.
 
 BeatNet and madmom were considered and could not be installed here (see DEPENDENCIES notes in the
