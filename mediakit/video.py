@@ -39,11 +39,7 @@ def iter_frames(path: str | os.PathLike[str], *, fps: float | None = None, max_s
         if stream is None:
             raise MediaError("The file has no video stream.", code="media_no_video")
         stream.thread_type = "AUTO"
-        width, height = stream.codec_context.width, stream.codec_context.height
-        out_w, out_h = width, height
-        if max_side and max(width, height) > max_side:
-            scale = max_side / max(width, height)
-            out_w, out_h = max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
+        out_w, out_h = scaled_size(stream.codec_context.width, stream.codec_context.height, max_side)
         fmt = "gray" if gray else "rgb24"
         rate = RateFilter(fps)
         start = stream_start_s(stream)
@@ -51,6 +47,14 @@ def iter_frames(path: str | os.PathLike[str], *, fps: float | None = None, max_s
             t = frame_time_s(frame, stream, start)
             if rate.keep(t):
                 yield Frame(time_s=t, image=frame.to_ndarray(format=fmt, width=out_w, height=out_h))
+
+
+def scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """Even width and height with the long side at most ``max_side`` (the aspect ratio kept)."""
+    if not max_side or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
 
 
 class RateFilter:

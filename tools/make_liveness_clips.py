@@ -33,7 +33,6 @@ from charcha.testing.attacks import (  # noqa: E402
     Attempt,
     CameraStyle,
     FrameSpec,
-    Move,
     Wobble,
     face_state,
     make_attempt,
@@ -47,6 +46,7 @@ from charcha.testing.fixtures import (  # noqa: E402
     steps_to_json,
     write_mjpeg,
 )
+from charcha.testing.head3d import Motion  # noqa: E402
 from charcha.vision.challenge import challenge_duration_s  # noqa: E402
 from charcha.vision.types import ChallengeStep  # noqa: E402
 
@@ -73,10 +73,10 @@ def fixed_steps_for_fake_camera() -> list[ChallengeStep]:
     return steps
 
 
-def _fake_camera_moves(steps: list[ChallengeStep]) -> list[Move]:
+def _fake_camera_moves(steps: list[ChallengeStep]) -> list[Motion]:
     amplitude = {"turn_left": 28.0, "turn_right": 28.0, "look_up": 24.0, "look_down": 25.0,
                  "open_mouth": 0.9, "smile": 0.9, "blink": 1.0}
-    return [Move(s.action, s.start_s + FAKE_ONSET_S, 0.2, 0.7, 0.2, amplitude[s.action]) for s in steps]
+    return [Motion(s.action, s.start_s + FAKE_ONSET_S, 0.2, 0.7, 0.2, amplitude[s.action]) for s in steps]
 
 
 def _write_mp4_clip(out: Path, name: str, attempt: Attempt) -> None:

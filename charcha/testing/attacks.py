@@ -132,12 +132,11 @@ def person_b(size: tuple[int, int] = SIZE, *, turned_to_camera: bool = True) -> 
 
 
 # The puppet's moves follow the same envelope as the 3-D head's (one definition, in head3d).
-Move = Motion
 
 
-def plan_move(action: str, earliest: float, rng: random.Random) -> Move:
+def plan_move(action: str, earliest: float, rng: random.Random) -> Motion:
     if action == "blink":
-        return Move(action, earliest, rng.uniform(0.06, 0.1), rng.uniform(0.1, 0.25), rng.uniform(0.08, 0.14), 1.0)
+        return Motion(action, earliest, rng.uniform(0.06, 0.1), rng.uniform(0.1, 0.25), rng.uniform(0.08, 0.14), 1.0)
     amplitude = {
         "turn_left": rng.uniform(20, 32),
         "turn_right": rng.uniform(20, 32),
@@ -146,7 +145,7 @@ def plan_move(action: str, earliest: float, rng: random.Random) -> Move:
         "open_mouth": rng.uniform(0.6, 1.0),
         "smile": rng.uniform(0.6, 1.0),
     }[action]
-    return Move(action, earliest, rng.uniform(0.15, 0.3), rng.uniform(0.35, 0.7), rng.uniform(0.15, 0.3), amplitude)
+    return Motion(action, earliest, rng.uniform(0.15, 0.3), rng.uniform(0.35, 0.7), rng.uniform(0.15, 0.3), amplitude)
 
 
 def plan_performance(
@@ -155,13 +154,13 @@ def plan_performance(
     *,
     actions: Sequence[str] | None = None,
     late: set[int] | None = None,
-) -> list[Move]:
+) -> list[Motion]:
     """One move per step, started a reaction time after its prompt (or after it closed, if late).
 
     ``actions`` overrides which action is done in each step's slot (the wrong-order attack).
     Moves never overlap: a move waits for the previous one to finish.
     """
-    moves: list[Move] = []
+    moves: list[Motion] = []
     previous_end = -1.0
     for i, step in enumerate(steps):
         action = actions[i] if actions is not None else step.action
@@ -201,16 +200,16 @@ class Wobble:
         return out
 
 
-def natural_blinks(rng: random.Random, duration: float, rate_hz: float = 0.2) -> list[Move]:
+def natural_blinks(rng: random.Random, duration: float, rate_hz: float = 0.2) -> list[Motion]:
     blinks = []
     t = rng.expovariate(rate_hz)
     while t < duration:
-        blinks.append(Move("blink", t, 0.05, rng.uniform(0.03, 0.1), 0.07, 1.0))
+        blinks.append(Motion("blink", t, 0.05, rng.uniform(0.03, 0.1), 0.07, 1.0))
         t += 0.6 + rng.expovariate(rate_hz)
     return blinks
 
 
-def face_state(t: float, moves: Sequence[Move], drift: Wobble) -> FaceState:
+def face_state(t: float, moves: Sequence[Motion], drift: Wobble) -> FaceState:
     yaw, pitch = drift.at(t)
     mouth = smile = blink = 0.0
     for m in moves:
@@ -476,7 +475,7 @@ def _photo_moved(steps: list[ChallengeStep], rng: random.Random, size: tuple[int
         else:  # a photo cannot blink or smile; the attacker tries whatever distorts the face most
             target = (rng.uniform(-45, 45), rng.uniform(-55, 55), 0.0)
         onset = step.start_s + rng.uniform(0.2, 0.5)
-        move = Move(step.action, onset, rng.uniform(0.15, 0.35), rng.uniform(0.4, 0.9), rng.uniform(0.15, 0.35), 1.0)
+        move = Motion(step.action, onset, rng.uniform(0.15, 0.35), rng.uniform(0.4, 0.9), rng.uniform(0.15, 0.35), 1.0)
         roll = rng.uniform(-35, 35) if variant != "tilt" else 0.0
         z = rng.uniform(0.75, 1.1) if variant == "tilt_and_move" else 1.0
         motions.append((move, target, roll, z))
@@ -810,7 +809,7 @@ def _plane_pose_at(t: float, steps: Sequence[ChallengeStep], rng_state: list[tup
                    wobble: Wobble, base: tuple[float, float, float]) -> tuple[float, float, float]:
     yaw, pitch, roll = (b + w for b, w in zip(base, wobble.at(t), strict=True))
     for (onset, dur, d_yaw, d_pitch), step in zip(rng_state, steps, strict=False):
-        lv = Move(step.action, onset, 0.2, dur, 0.2, 1.0).level(t)
+        lv = Motion(step.action, onset, 0.2, dur, 0.2, 1.0).level(t)
         yaw += lv * d_yaw
         pitch += lv * d_pitch
     return yaw, pitch, roll

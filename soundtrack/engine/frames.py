@@ -29,7 +29,7 @@ from av.video.reformatter import VideoReformatter
 
 from mediakit.errors import MediaError
 from mediakit.probe import main_video_stream
-from mediakit.video import Frame, RateFilter, decode_tolerant, frame_time_s, stream_start_s
+from mediakit.video import Frame, RateFilter, decode_tolerant, frame_time_s, scaled_size, stream_start_s
 
 T = TypeVar("T")
 
@@ -37,14 +37,6 @@ T = TypeVar("T")
 FAST_DECODE_OPTIONS = {"skip_loop_filter": "all", "flags2": "+fast"}
 # Demuxers whose packets carry presentation times (MP4/MOV, Matroska/WebM, MPEG-TS).
 PTS_CONTAINERS = {"mov", "mp4", "matroska", "webm", "mpegts"}
-
-
-def scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    """Even width and height with the long side at most ``max_side`` (the aspect ratio kept)."""
-    if not max_side or max(width, height) <= max_side:
-        return width, height
-    scale = max_side / max(width, height)
-    return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
 
 
 def analysis_frames(path: str | os.PathLike[str], *, fps: float | None, max_side: int | None,
