@@ -15,6 +15,7 @@ from musicvideo.audio.rhythm import (
     beat_period,
     estimate_tempo,
     mean_tempogram,
+    steady_grid,
     track_beats_dp,
 )
 from musicvideo.testing.synthetic import make_song, pop_song
@@ -125,6 +126,49 @@ def test_dp_grid_goes_on_at_the_period_after_the_last_clear_onset() -> None:
     after = beats[beats > clicks[-1] + 1]
     assert len(after) == 20
     assert np.max(np.abs(after - (clicks[-1] + period * np.arange(1, 21)))) <= 1.0
+
+
+def tracked(period: float, count: int, *, seed: int) -> np.ndarray:
+    """Beats as the tracker gives them on a steady song: whole frames, a frame or so of jitter."""
+    exact = 7.3 + period * np.arange(count)
+    return np.round(exact + np.random.default_rng(seed).uniform(-1.0, 1.0, count)).astype(int)
+
+
+def test_a_steady_song_gets_one_exact_grid_across_a_passage_on_the_off_beat() -> None:
+    # 400 beats at 30.87 frames (121.5 BPM at 62.5 frames/s), the tracker given as 30.9; beats
+    # 150-179 slid half a beat onto the off-beat, as the tracker does through a syncopated break
+    # (7.5 % of the beats, under the 10 % a steady song may have off its grid).
+    period = 30.87
+    beats = tracked(period, 400, seed=5)
+    beats[150:180] = np.round(beats[150:180] + period / 2).astype(int)
+    grid = steady_grid(beats, 30.9, n_frames=int(beats[-1]) + 40)
+    assert grid is not None
+    exact = 7.3 + period * np.arange(400)
+    assert len(grid) == 400
+    # Least squares over 370 beats: well inside a tenth of a frame everywhere, off-beat passage
+    # included, where the tracked beats were 15 frames away.
+    assert np.max(np.abs(grid - exact)) < 0.1
+
+
+def test_a_song_whose_tempo_moves_keeps_its_tracked_beats() -> None:
+    # 200 beats at 120 BPM, then 200 at 113: no straight grid holds 90 % of them.
+    first = tracked(31.25, 200, seed=1)
+    second = first[-1] + tracked(33.19, 200, seed=2)[1:] - 7
+    beats = np.concatenate([first, second])
+    assert steady_grid(beats, 31.25, n_frames=int(beats[-1]) + 40) is None
+    assert steady_grid(beats[:200], 31.25, n_frames=int(beats[199]) + 40) is not None
+
+
+def test_a_steady_synthetic_song_is_tracked_as_one_grid() -> None:
+    song = make_song(pop_song(tempo_bpm=120.0, repeats=1, vocals=False, lead_in_s=0.37))
+    rhythm = analyze_rhythm(compute_features(at_16k(song)), duration_s=song.duration_s)
+    assert rhythm.steady
+    assert rhythm.tempo_bpm == pytest.approx(120.0, abs=0.05)
+    # Every beat of the song within 10 ms (the 16 ms frames no longer quantise them); the grid goes
+    # on through the last chord's 2 s of ringing, as the tracker's path does.
+    count = len(song.beats_s)
+    assert np.max(np.abs(rhythm.beats_s[:count] - song.beats_s)) <= 0.01
+    assert len(rhythm.beats_s) == count + 3
 
 
 def test_onset_flux_is_the_same_at_any_gain() -> None:
