@@ -128,7 +128,7 @@ def rhythm_of(samples: np.ndarray, tracker: str) -> Rhythm:
         _, frames = librosa.beat.beat_track(onset_envelope=features.onset_env, sr=ANALYSIS_SR,
                                             hop_length=features.hop, units="frames")
         beats = librosa.frames_to_time(np.asarray(frames, dtype=int), sr=ANALYSIS_SR, hop_length=features.hop)
-        phase = _downbeat_phase(features, np.asarray(frames, dtype=int), 4) if len(beats) >= 12 else 0
+        phase = _downbeat_phase(features, np.asarray(frames, dtype=int), 4)[0] if len(beats) >= 12 else 0
         return Rhythm(tempo_bpm=0.0, beats_s=beats, downbeats_s=beats[phase::4], beats_per_bar=4, pulse_clarity=0.0)
     first, stop = active_span(samples)
     features = compute_features(samples[first:stop], offset_s=first / ANALYSIS_SR)
@@ -147,7 +147,7 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
     out: dict[str, Any] = {"duration_s": round(len(decoded["original"]) / ANALYSIS_SR, 1)}
     for tracker in trackers:
         ref = rhythm_of(decoded["original"], tracker)
-        figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm}
+        figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm, "steady": ref.steady}
         for variant in VARIANTS:
             got = rhythm_of(decoded[variant], tracker)
             move = {"shift": lambda t: t + SHIFT_S, "shift2": lambda t: t + LONG_SHIFT_S,

@@ -24,6 +24,7 @@ from musicvideo.storyboard import STYLE_PRESETS
 # What each analysis warning means to the person looking at the page.
 WARNING_TEXT = {
     "no_clear_beat": "We could not hear a steady beat, so scenes are cut on an even 120 BPM grid.",
+    "unclear_bar": "Where each bar starts is a close call in this song, so cuts on bar lines may land a beat or two off.",
     "no_vocals": "No sung words were heard: scenes follow the music and its mood only.",
     "lyrics_mismatch": "The lyrics you gave do not match what is sung; their timing is only approximate.",
     "no_vocals_heard": "No singing was heard, so your lyrics are spread evenly over the song.",

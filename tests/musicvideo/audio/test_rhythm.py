@@ -7,10 +7,12 @@ import mir_eval
 import numpy as np
 import pytest
 
-from musicvideo.audio.features import ANALYSIS_SR, compute_features, onset_flux
+from musicvideo.audio.features import ANALYSIS_SR, Features, compute_features, onset_flux
 from musicvideo.audio.rhythm import (
+    BAR_VOTE_MARGIN,
     TEMPOGRAM_BLOCK,
     TEMPOGRAM_WIN,
+    _downbeat_phase,
     analyze_rhythm,
     beat_period,
     estimate_tempo,
@@ -175,3 +177,29 @@ def test_onset_flux_is_the_same_at_any_gain() -> None:
     rng = np.random.default_rng(1)
     mel = rng.gamma(0.5, size=(40, 500)).astype(np.float32) * np.linspace(0.01, 1, 500, dtype=np.float32)
     np.testing.assert_allclose(onset_flux(mel.copy() * 0.25), onset_flux(mel.copy()), rtol=1e-4, atol=1e-6)
+
+
+def bar_features(chord_of_beat: list[int], beat_frames: np.ndarray) -> Features:
+    """Features of a steady pulse whose chord on each beat is given; every beat has the same kick."""
+    n = int(beat_frames[-1]) + 31
+    chroma = np.zeros((12, n), dtype=np.float32)
+    edges = np.append(beat_frames, n)
+    for b, chord in enumerate(chord_of_beat):
+        chroma[chord % 12, edges[b]:edges[b + 1]] = 1.0
+        chroma[(chord + 7) % 12, edges[b]:edges[b + 1]] = 0.5
+    low = np.zeros(n, dtype=np.float32)
+    low[beat_frames] = 1.0
+    flat = np.zeros(n, dtype=np.float32)
+    return Features(sample_rate=ANALYSIS_SR, hop=256, n_frames=n, mfcc=np.zeros((20, n), dtype=np.float32),
+                    chroma=chroma, rms=flat + 0.1, centroid_hz=flat + 1000.0, low_onset=low, onset_env=low)
+
+
+def test_the_bar_vote_says_how_clearly_it_was_won() -> None:
+    beat_frames = 10 + 31 * np.arange(64)
+    # Chords change on the second beat of every four: that beat starts the bar, by far.
+    phase, margin = _downbeat_phase(bar_features([b // 4 * 5 for b in range(-1, 63)], beat_frames), beat_frames, 4)
+    assert phase == 1
+    assert margin > 1.0
+    # Chords change every two beats: the first and the third beat fit equally; a coin toss.
+    _, margin = _downbeat_phase(bar_features([b // 2 * 5 for b in range(64)], beat_frames), beat_frames, 4)
+    assert margin < BAR_VOTE_MARGIN
