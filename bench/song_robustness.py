@@ -45,17 +45,33 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   docstring of musicvideo/audio/rhythm.py. Northerners' bar vote is a coin toss: chord-change
   plus kick scores of its four phases are 1.985/1.957/2.023/2.035 (2.027/1.966/2.093/1.915
   stretched), and as flat for three or two beats a bar; the clear tracks' winners lead by 8-130 %.
-- held out (``HELD_OUT``, eight more Wesnoth pieces, never used to choose anything), same code:
-  beat F shift 0.5 s and 2 s 1.00 on all 8, gain min 0.992, MP3 min 0.948 / mean 0.978, stretch
-  min 0.292 / mean 0.769 (>= 0.95 on 2 of 8). heroes_rite (0.292) is flagged ``no_clear_beat``
-  (pulse clarity 1.91 < 2.0) and gets the even 120 BPM fallback grid, which does not stretch;
-  without it: stretch min 0.504 (siege_of_laurelmor), mean 0.837. The tuned 8 overstate what the
-  tracker does on music it has not seen. DP_TIGHTNESS 425 instead of 400: bench stretch min 0.938 (frantic 0.997, knalgan_theme
-  0.938), held out stretch mean 0.771, MP3 mean 0.973: no better, so 400 stays.
+- held out (``HELD_OUT``, eight more Wesnoth pieces, never used to choose a parameter), same
+  code: beat F shift 0.5 s and 2 s 1.00 on all 8, gain min 0.992, MP3 min 0.948 / mean 0.978,
+  stretch min 0.292 / mean 0.769 (>= 0.95 on 2 of 8). heroes_rite (0.292) is flagged
+  ``no_clear_beat`` (pulse clarity 1.91 < 2.0) and gets the even 120 BPM fallback grid, which
+  does not stretch; without it: stretch min 0.504 (siege_of_laurelmor, whose tempo moves
+  110/116/100/105 BPM), mean 0.837. The tuned 8 overstate what the tracker does on music it has
+  not seen. DP_TIGHTNESS 425 instead of 400: bench stretch min 0.938 (frantic 0.997,
+  knalgan_theme 0.938), held out stretch mean 0.771, MP3 mean 0.973: no better, so 400 stays.
+- 5 Dec 2026, steady songs get one exact grid (``steady_grid`` in rhythm.py; ``steady`` per track
+  in the output): 6 of the 16 tracks are steady in every copy (asc's three, battle, northerners,
+  loyalists). Tuned 8: shift, gain and MP3 1.00/1.00 on all 8; stretch beat F min 0.936 (frantic),
+  mean 0.985 (time_to_strike 0.975 -> 1.00, northerners 0.961 -> 1.00); stretch downbeat F min
+  0.927, mean 0.984 (northerners 0.295 -> 1.00). Held out: unchanged (stretch min 0.292, mean
+  0.769; MP3 min 0.948; downbeat MP3 min 0.00 on the_city_falls, whose vote is now reported as
+  ``unclear_bar``). Synthetic 0.997; 3 minutes in 0.685 s. Measured the same day and dropped
+  (tuned / held-out stretch mean unless said): a medoid of the DP paths at tightness 300-500
+  (0.984 / 0.771, no change); sliding 96-beat grids (0.973 / 0.696, MP3 min 0.80 held out); a
+  tempo path per 2 s block (siege 0.50 -> 0.87, frantic MP3 1.00 -> 0.74); piecewise grids from a
+  Viterbi over beat phase (0.974 / 0.767, MP3 < 1.00 on four tracks); and a choice between the
+  fixed and the tempo-path DP by how steady each path is (siege's choice flipped with the gain).
 
-BeatNet and madmom were considered and could not be installed here (see DEPENDENCIES notes in the
-report of issue 14): BeatNet 1.1.3 pins numba 0.54.1 (no Python 3.11 build), 1.1.1 imports madmom
-(no wheel, and its model files are CC BY-NC-SA) and pyaudio (needs a C build against PortAudio).
+Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
+pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
+here; it was measured outside the project (its CRNN on madmom's features, madmom's bar-pointer
+DBN) on frantic, knalgan_theme, siege_of_laurelmor and heroes_rite: beat F under stretch
+0.49-0.69, gain 0.49-0.83, MP3 0.70-0.88, shift 0.76-1.00, far below dp on every condition.
+madmom's own models are CC BY-NC-SA; beat_this 1.1.0's wheel holds no weights (it downloads them).
 """
 
 from __future__ import annotations
