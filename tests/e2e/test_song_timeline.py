@@ -112,3 +112,16 @@ def test_four_minute_timeline_fits_reads_and_zooms(page: Page, live_server: Any,
     assert page.locator("#timeline text.word").count() > visible
     assert_no_overlap(page.evaluate(WORD_BOXES))
     page.locator(".timeline-panel").screenshot(path=str(SHOTS / "song-timeline-4min-zoom8.png"))
+
+
+def test_a_close_bar_vote_is_said_in_plain_words(page: Page, live_server: Any, tmp_path: Path) -> None:
+    user = login(page, live_server)
+    song = four_minute_song(user, tmp_path)
+    SongAnalysis.objects.filter(song=song).update(warnings=["unclear_bar"])
+    page.goto(f"{live_server.url}/songs/{song.pk}/")
+    note = page.locator(".warning-note")
+    expect(note).to_have_text("Where each bar starts is a close call in this song, so cuts on bar lines may land a "
+                              "beat or two off.")
+    expect(page.locator("#timeline[data-ready=true]")).to_be_visible(timeout=30_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "song-unclear-bar.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 700})
