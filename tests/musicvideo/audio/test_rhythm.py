@@ -143,13 +143,18 @@ def test_a_steady_song_gets_one_exact_grid_across_a_passage_on_the_off_beat() ->
     period = 30.87
     beats = tracked(period, 400, seed=5)
     beats[150:180] = np.round(beats[150:180] + period / 2).astype(int)
-    grid = steady_grid(beats, 30.9, n_frames=int(beats[-1]) + 40)
-    assert grid is not None
     exact = 7.3 + period * np.arange(400)
+    grid = steady_grid(beats, 30.9, n_frames=int(exact[-1]) + 20)
+    assert grid is not None
     assert len(grid) == 400
     # Least squares over 370 beats: well inside a tenth of a frame everywhere, off-beat passage
     # included, where the tracked beats were 15 frames away.
     assert np.max(np.abs(grid - exact)) < 0.1
+    # The grid goes on to the end of the curve, as the tracker's does after its last clear onset:
+    # 100 frames after the last beat hold three more.
+    longer = steady_grid(beats, 30.9, n_frames=int(exact[-1]) + 100)
+    assert longer is not None
+    np.testing.assert_allclose(longer[400:], exact[-1] + period * np.arange(1, 4), atol=0.1)
 
 
 def test_a_song_whose_tempo_moves_keeps_its_tracked_beats() -> None:
