@@ -131,9 +131,7 @@ def person_b(size: tuple[int, int] = SIZE, *, turned_to_camera: bool = True) -> 
 # -- performance: what the face does over time ----------------------------------------------------
 
 
-# The puppet's moves follow the same envelope as the 3-D head's (one definition, in head3d).
-
-
+# The puppet's moves follow the same envelope as the 3-D head's (one definition: head3d's Motion).
 def plan_move(action: str, earliest: float, rng: random.Random) -> Motion:
     if action == "blink":
         return Motion(action, earliest, rng.uniform(0.06, 0.1), rng.uniform(0.1, 0.25), rng.uniform(0.08, 0.14), 1.0)

@@ -379,14 +379,18 @@ def fit_grid(beat_frames: np.ndarray, period: float) -> tuple[float, float, np.n
     step = float(candidates[int(np.argmax(coherence))])
     start = float(np.angle(np.exp(2j * np.pi * t / step).sum())) / (2 * np.pi) * step
     for _ in range(STEADY_FIT_ROUNDS):
-        index = np.round((t - start) / step)
-        on = np.abs(t - (start + index * step)) < STEADY_TOLERANCE * step
+        index, on = _on_grid(t, start, step)
         if int(on.sum()) < 2 or np.unique(index[on]).size < 2:
             break
         step, start = (float(v) for v in np.polyfit(index[on], t[on], 1))
-    index = np.round((t - start) / step)
-    on = np.abs(t - (start + index * step)) < STEADY_TOLERANCE * step
+    index, on = _on_grid(t, start, step)
     return start, step, on, index
+
+
+def _on_grid(t: np.ndarray, start: float, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each time's nearest grid index, and whether it lies within ``STEADY_TOLERANCE`` of it."""
+    index = np.round((t - start) / step)
+    return index, np.abs(t - (start + index * step)) < STEADY_TOLERANCE * step
 
 
 def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int) -> np.ndarray | None:
