@@ -58,8 +58,13 @@ def test_bars_restart_at_every_cut(n: int, cuts: list[int], bars: list[int], sec
 def test_cuts_too_close_together_are_not_sections() -> None:
     grid = fit_beat_grid(0.5 + np.arange(30) * 0.5, np.ones(30), np.array([5.5, 6.0]), duration_s=16.0,
                          tempo_range=(60, 180), prior_bpm=120)
-    assert grid.cut_beats == (10, -1)
-    assert grid.section_starts == (0, 10)
+    # Which index the 5.5 s cut gets depends on where the grid's phase wraps (0.0 and 0.5 s are the
+    # same grid at 120 BPM; a fresh install with scipy 1.17.1 broke that tie the other way): read it
+    # from the beat's time.
+    cut, too_close = grid.cut_beats
+    assert grid.beat_times()[cut] == pytest.approx(5.5, abs=0.02)
+    assert too_close == -1
+    assert grid.section_starts == (0, cut)
 
 
 @pytest.mark.parametrize("name", ["grid_clip", "fast_clip", "slow_clip"])
