@@ -16,7 +16,23 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
 4. Beats from Ellis's (2007) dynamic-programming tracker, written here with that fractional
    period, held tightly at it, on the onset curve read relative to its surroundings, with each
    onset spread over 1/12 of a beat (``track_beats_dp``); the path ends at the last clear onset and
-   the grid goes on at the period from there. A beat-pointer dynamic Bayesian network
+   the grid goes on at the period from there. The period it is held at follows the song's tempo
+   (``tempo_path``, 5 Dec): a Viterbi path through 6 s tempograms every second, within +-20 % of
+   the song's tempo, exactly the song's period where the tempo holds. Held at one period, the
+   tracker could not follow a band without a click: four steady bench tracks replayed along a
+   known speed curve (``musicvideo.testing.tempo``; bench ``warped``) gave beat F against the
+   carried-over beats 0.706-0.912 for +-8 % steps and 0.547-0.839 for a +-6 % sine; with the path
+   0.959-0.997 and 0.667-0.993 (the 0.667 is a tempo level flip in ``estimate_period``: the sine
+   smears the longer lags). On the bench's copies it costs and gains (stretch beat F min / mean,
+   tuned 0.936/0.985 -> 0.929/0.983, drums 0.784/0.970 -> 0.945/0.990, held-out Wesnoth mean
+   0.769 -> 0.783; held-out MP3 mean 0.978 -> 0.962); tuned shift, gain and MP3 stay 1.00. The
+   candidates are steps around the refined period itself: a grid of steps that missed it by
+   0.25 % drifted frantic's MP3 copy off by a beat (MP3 F 0.952). Change costs of 100-10000 per
+   squared log ratio and pulls of 0-50 were measured: 500 and 20 keep every shift, gain and MP3
+   figure of the tuned and drum sets at 1.00; 300 and 10 did too, but a held-out gain copy fell to
+   0.887; 1000 and 0 lost frantic's MP3 (0.956); 3000 and more follow less (warped steps min
+   0.84, at 10000 0.73). The beat-pointer DBN below follows a moving tempo as well (warped steps 0.987-1.00, sine
+   0.653-0.999) but holds far less on the copies (tuned MP3 min 0.867, stretch mean 0.816). A beat-pointer dynamic Bayesian network
    decoded with Viterbi (Whiteley, Cemgil & Godsill 2006, in the beat-only form madmom uses;
    ``track_beats_dbn``) is measured beside it on the same curve and tempo; librosa's own
    ``beat_track`` too. The one learned tracker whose weights ship in its wheel, BeatNet 1.1.3
@@ -52,6 +68,11 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
    stretch F 0.50 -> 0.87) but also a change in frantic that its beats do not follow (MP3 F 1.00
    -> 0.74), and the two could not be told apart by how much the change gained; piecewise grids
    (a Viterbi over the beats' phase, with drift and rare jumps) lost MP3 F 1.00 on four tracks.
+   Measured on the warped tracks and dropped: a pull of the DP toward the fitted grid (a comb added
+   to the onset score) made 18 of 24 bench tracks "steady", every copy consistent (F 1.00), but a
+   grid forced on a moving tempo: warped steps F 0.54-0.67. Consistency alone can flatter; the
+   warped tracks have a truth. Tracking eighth notes and taking every other one by a whole-song
+   vote: tuned MP3 min 0.327 (the vote's parity flips).
 6. Downbeats pick, among the ``beats_per_bar`` phases, the one where chords change and the kick drum
    lands most (Goto 2001; Papadopoulos & Peeters 2011), voted over the song's bars with the first bar
    left out: where music starts after silence everything "changes", and that step must not decide
@@ -60,6 +81,7 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -116,6 +138,19 @@ REFINE_STEP = 0.005                         # frames
 # 0.997/0.938 (MP3 and the other tracks not measured). Before the refinement 700 gave 0.87/0.98
 # and MP3 0.92, and 250 lost stretch F on both.
 DP_TIGHTNESS = 400.0
+# The tracker's period follows the song's tempo (``tempo_path``): a Viterbi path, one state per 1 %
+# step within +-20 % of the song's tempo, through the tempograms of 6 s windows read every 64 frames
+# (1 s), each read at one, two and three periods. A change between neighbouring blocks costs
+# TEMPO_CHANGE_COST times its squared log ratio (a 1 % step 0.05, an 8 % jump 3.0, where a block's
+# best score is about 1), and every block is pulled toward the song's tempo by TEMPO_PULL times the
+# squared log ratio. Measured on real tracks replayed along a known speed curve (the bench's
+# ``warped``: +-8 % steps and a +-6 % sine) and on the copies above: see the docstring.
+TEMPO_PATH_BLOCK = 64
+TEMPO_PATH_WIN = 384
+TEMPO_PATH_SPAN = 1.2
+TEMPO_PATH_STEP = 0.01
+TEMPO_CHANGE_COST = 500.0
+TEMPO_PULL = 20.0
 # Width of the Gaussian that spreads each onset over its neighbours in the tracker's local score,
 # as a fraction of the beat period. librosa's 1/32 (one frame at 120 BPM) made the score a comb
 # of one-frame spikes: a sub-frame shift of the decoding or an MP3 copy decided between two
@@ -206,7 +241,7 @@ def analyze_rhythm(features: Features, *, duration_s: float, beats_per_bar: int 
         if tracker == "dbn":
             beat_frames = track_beats_dbn(env, features.frame_rate, bpm=bpm)
         else:
-            beat_frames = track_beats_dp(env, features.frame_rate, period=period)
+            beat_frames = track_beats_dp(env, features.frame_rate, period=period, periods=tempo_path(env, period))
             grid = steady_grid(beat_frames, period, n_frames=env.size)
             if grid is not None:
                 beat_frames, steady = grid, True
@@ -238,26 +273,41 @@ def analyze_rhythm(features: Features, *, duration_s: float, beats_per_bar: int 
                   steady=steady and not fallback)
 
 
-def mean_tempogram(env: np.ndarray, *, win: int = TEMPOGRAM_WIN) -> np.ndarray:
-    """librosa's autocorrelation tempogram of ``env`` averaged over frames, computed in blocks.
+def tempogram_blocks(env: np.ndarray, *, win: int, block: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """librosa's autocorrelation tempogram of ``env``, ``block`` frames at a time: (start, stop, gram).
 
     The whole-song tempogram holds ``win`` float64 lags per frame (2.6 GB on a 15-minute song).
-    Its mean is built here block by block from exactly the same windows: the onset curve is
-    padded once at the song's ends as librosa pads it, and each block's windows are taken from that
-    curve with no padding of their own. An earlier version padded every block separately, which
-    added edge windows that are not in the song every 16 s and moved the tempo of a real track to
-    its 3:2 neighbour when half a second of silence shifted the blocks.
+    Here the onset curve is padded once at the song's ends as librosa pads it, and each block's
+    windows are taken from that curve with no padding of their own. An earlier version padded
+    every block separately, which added edge windows that are not in the song every 16 s and moved
+    the tempo of a real track to its 3:2 neighbour when half a second of silence shifted the blocks.
     """
     padded = np.pad(np.asarray(env, dtype=np.float64), win // 2, mode="linear_ramp", end_values=(0, 0))
     n = len(env)
-    total = np.zeros(win)
-    for start in range(0, n, TEMPOGRAM_BLOCK):
-        stop = min(start + TEMPOGRAM_BLOCK, n)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
         # Window k of the padded curve is centred on frame k of the song.
         part = padded[start:stop + win - 1]
         gram = librosa.feature.tempogram(onset_envelope=part, win_length=win, center=False)
-        total += gram[:, : stop - start].sum(axis=1)
-    return total / max(n, 1)
+        yield start, stop, gram[:, : stop - start]
+
+
+def mean_tempogram(env: np.ndarray, *, win: int = TEMPOGRAM_WIN) -> np.ndarray:
+    """librosa's autocorrelation tempogram of ``env`` averaged over frames (``tempogram_blocks``)."""
+    total = np.zeros(win)
+    for _, _, gram in tempogram_blocks(env, win=win, block=TEMPOGRAM_BLOCK):
+        total += gram.sum(axis=1)
+    return total / max(len(env), 1)
+
+
+def window_corrected(gram: np.ndarray, win: int) -> np.ndarray:
+    """Tempogram lags divided by the Hann window's own autocorrelation.
+
+    The tempogram windows the curve before the autocorrelation, which weighs long lags less;
+    dividing by the window's autocorrelation lets three beats count as much as one.
+    """
+    shape = librosa.autocorrelate(librosa.filters.get_window("hann", win))
+    return gram / np.maximum(shape / shape[0], 1e-3)
 
 
 def estimate_period(env: np.ndarray, frame_rate: float) -> float:
@@ -270,11 +320,7 @@ def estimate_period(env: np.ndarray, frame_rate: float) -> float:
     scales with it.
     """
     win = TEMPOGRAM_WIN
-    gram = mean_tempogram(env, win=win)
-    # The tempogram windows the curve (Hann) before the autocorrelation, which weighs long lags
-    # less; dividing by the window's own autocorrelation lets three beats count as much as one.
-    shape = librosa.autocorrelate(librosa.filters.get_window("hann", win))
-    lags_ac = gram / np.maximum(shape / shape[0], 1e-3)
+    lags_ac = window_corrected(mean_tempogram(env, win=win), win)
     periods = np.arange(60.0 * frame_rate / MAX_BPM, 60.0 * frame_rate / MIN_BPM, PERIOD_STEP)
     lags = np.arange(win, dtype=np.float64)
     multiples = np.interp(periods[:, None] * np.arange(1, TEMPO_MULTIPLES + 1), lags, lags_ac).mean(axis=1)
@@ -304,6 +350,44 @@ def estimate_tempo(env: np.ndarray, frame_rate: float) -> float:
     return 60.0 * frame_rate / estimate_period(env, frame_rate)
 
 
+def tempo_path(env: np.ndarray, period: float) -> np.ndarray:
+    """The beat period (frames) at every frame, following the song's tempo around ``period``.
+
+    A Viterbi path through ``TEMPO_PATH_WIN`` tempograms read every ``TEMPO_PATH_BLOCK`` frames
+    (see the constants). Where the tempo holds, the path is exactly ``period``: the candidates are
+    steps of ``TEMPO_PATH_STEP`` around it, so a steady song is tracked at its refined period.
+    """
+    win = TEMPO_PATH_WIN
+    reach = int(np.ceil(np.log(TEMPO_PATH_SPAN) / TEMPO_PATH_STEP))
+    steps = np.arange(-reach, reach + 1) * TEMPO_PATH_STEP                  # log ratios to ``period``
+    candidates = period * np.exp(steps)
+    lags = np.arange(win, dtype=np.float64)
+    centres, scores = [], []
+    for start, stop, gram in tempogram_blocks(env, win=win, block=TEMPO_PATH_BLOCK):
+        block = window_corrected(gram.mean(axis=1), win)
+        scores.append(np.interp(candidates[:, None] * np.arange(1, TEMPO_MULTIPLES + 1), lags, block).mean(axis=1))
+        centres.append((start + stop - 1) / 2)
+    if not scores:
+        return np.full(len(env), period)
+    score = np.array(scores)
+    # Blocks are weighed by their own strength: a quiet, pulse-less passage must not steer the path.
+    score /= max(float(score.max(axis=1).mean()), 1e-12)
+    score -= TEMPO_PULL * steps[None, :] ** 2
+    change = -TEMPO_CHANGE_COST * (steps[:, None] - steps[None, :]) ** 2     # (from, to)
+    best = score[0].copy()
+    back = np.zeros(score.shape, dtype=int)
+    for b in range(1, len(score)):
+        total = best[:, None] + change
+        back[b] = np.argmax(total, axis=0)
+        best = total[back[b], np.arange(len(steps))] + score[b]
+    state = int(np.argmax(best))
+    path = [state]
+    for b in range(len(score) - 1, 0, -1):
+        state = int(back[b, state])
+        path.append(state)
+    return np.interp(np.arange(len(env)), np.array(centres), candidates[np.array(path[::-1])])
+
+
 def relative_onsets(env: np.ndarray, frame_rate: float) -> np.ndarray:
     """Onset curve over the 90th percentile of the surrounding ``LEVEL_WINDOW_S`` seconds.
 
@@ -323,13 +407,14 @@ def relative_onsets(env: np.ndarray, frame_rate: float) -> np.ndarray:
     return x / np.maximum(level, 0.1 * float(np.percentile(x, 90)) + 1e-9)
 
 
-def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float,
+def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float, periods: np.ndarray | None = None,
                    tightness: float = DP_TIGHTNESS) -> np.ndarray:
     """Ellis's (2007) dynamic-programming tracker at a fractional period; beat frames.
 
     librosa's version rounds the period to whole frames (a 3 % tempo error at 160 BPM that the
     path must keep correcting) and is fed the raw curve; here the period is exact and the curve
-    is read relative to its surroundings (``relative_onsets``).
+    is read relative to its surroundings (``relative_onsets``). ``periods`` (one per frame, from
+    ``tempo_path``) lets the period follow the song's tempo; without it, it is ``period`` throughout.
     """
     x = relative_onsets(env, frame_rate)
     x /= float(x.std()) + 1e-12
@@ -337,16 +422,22 @@ def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float,
     kernel = np.exp(-0.5 * (np.arange(-reach, reach + 1) * DP_KERNEL_FRACTION / period) ** 2)
     local = np.convolve(x, kernel, mode="same")
     n = len(local)
-    shortest, longest = max(int(round(period / 2)), 1), int(np.ceil(2 * period))
-    # penalty[j]: the predecessor lies shortest + j frames back.
-    penalty = -tightness * np.log(np.arange(shortest, longest + 1) / period) ** 2
+    # "same" is as long as the kernel where that is longer than the curve (a one-second song).
+    local_period = (np.full(n, period) if periods is None
+                    else np.pad(np.asarray(periods, dtype=np.float64), (0, max(n - len(periods), 0)), mode="edge"))
+    shortest = max(int(round(float(local_period.min()) / 2)), 1)
+    longest = int(np.ceil(2 * float(local_period.max())))
+    # Intervals (frames) to the predecessor: intervals[j] = shortest + j.
+    log_intervals = np.log(np.arange(shortest, longest + 1))
     cumulative = local.copy()
     back = np.full(n, -1)
     # The path starts at the first frame with a real onset: nothing before it links back.
     first = int(np.argmax(local >= 0.01 * float(local.max())))
     for t in range(max(first, shortest), n):
         earliest = max(t - longest, 0)
-        candidates = cumulative[earliest:t - shortest + 1][::-1] + penalty[: t - shortest + 1 - earliest]
+        span = t - shortest + 1 - earliest
+        penalty = -tightness * (log_intervals[:span] - np.log(local_period[t])) ** 2
+        candidates = cumulative[earliest:t - shortest + 1][::-1] + penalty
         j = int(np.argmax(candidates))
         cumulative[t] = local[t] + candidates[j]
         back[t] = t - shortest - j
@@ -359,7 +450,8 @@ def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float,
     while t >= 0:
         beats.append(t)
         t = int(back[t])
-    after = np.round(tail + period * np.arange(1, int((n - 1 - tail) / period) + 1)).astype(int)
+    last = float(local_period[tail])
+    after = np.round(tail + last * np.arange(1, int((n - 1 - tail) / last) + 1)).astype(int)
     return np.concatenate([np.array(beats[::-1], dtype=int), after[after < n]])
 
 

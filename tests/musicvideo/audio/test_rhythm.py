@@ -18,6 +18,7 @@ from musicvideo.audio.rhythm import (
     estimate_tempo,
     mean_tempogram,
     steady_grid,
+    tempo_path,
     track_beats_dp,
 )
 from musicvideo.testing.synthetic import make_song, pop_song
@@ -128,6 +129,43 @@ def test_dp_grid_goes_on_at_the_period_after_the_last_clear_onset() -> None:
     after = beats[beats > clicks[-1] + 1]
     assert len(after) == 20
     assert np.max(np.abs(after - (clicks[-1] + period * np.arange(1, 21)))) <= 1.0
+
+
+def clicks_at(periods: list[tuple[float, float]], *, start: float = 10.0) -> np.ndarray:
+    """Click frames: (seconds, period in frames) pieces one after another."""
+    times = [start]
+    for seconds, period in periods:
+        end = times[-1] + seconds * 62.5
+        while times[-1] + period < end:
+            times.append(times[-1] + period)
+    return np.array(times)
+
+
+def test_the_tempo_path_is_the_song_period_where_the_tempo_holds() -> None:
+    times = clicks_at([(180.0, 30.4)])
+    env = np.zeros(int(times[-1]) + 200)
+    env[np.round(times).astype(int)] = 1.0
+    assert np.all(tempo_path(env, 30.4) == 30.4)
+
+
+def test_the_tempo_path_and_the_beats_follow_a_tempo_change() -> None:
+    # 90 s at 120 BPM, then 90 s 8 % faster.
+    times = clicks_at([(90.0, 31.25), (90.0, 28.94)])
+    change = int(10 + 90 * 62.5)
+    env = np.zeros(int(times[-1]) + 200)
+    env[np.round(times).astype(int)] = 1.0
+    # Eighth notes between the beats, as loud as the beats are: the period alone must keep the phase.
+    env[np.round((times[:-1] + times[1:]) / 2).astype(int)] = 0.8
+    periods = tempo_path(env, 30.0)
+    # Within a 1 % step of the truth everywhere but the 6 s around the change (one window).
+    frames = np.arange(len(env))
+    truth = np.where(frames < change, 31.25, 28.94)
+    away = np.abs(frames - change) > 3 * 62.5
+    assert np.max(np.abs(periods[away] / truth[away] - 1)) < 0.01
+    beats = track_beats_dp(env, 62.5, period=30.0, periods=periods)
+    inside = beats[(beats >= times[0] - 1) & (beats <= times[-1] + 1)]
+    assert len(inside) == len(times)
+    assert np.max(np.abs(inside - times)) <= 1.0
 
 
 def tracked(period: float, count: int, *, seed: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from mediakit.audio import decode_audio, write_wav
 from musicvideo.audio.analysis import Analysis, AnalysisOptions, analyze_samples
 from musicvideo.audio.features import ANALYSIS_SR, compute_features
 from musicvideo.audio.rhythm import active_span, analyze_rhythm, estimate_period
+from musicvideo.testing.tempo import warp_samples, warp_time
 
 MUSIC = Path(__file__).resolve().parents[2] / "fixtures" / "music"
 EXCERPTS = ["asc-time-to-strike-60s.ogg", "wesnoth-northerners-30s.ogg"]
@@ -138,3 +139,17 @@ def test_a_stretched_copy_has_a_period_longer_by_exactly_the_stretch(
     # excerpts: a tracker coasting through a passage without clear onsets at such a period drifts
     # off the original's beats by a third of a beat in 25 beats.
     assert beat_period_frames(stretched) / beat_period_frames(samples) == pytest.approx(1.05, rel=5e-4)
+
+
+@pytest.mark.parametrize("speed", [0.92, 1.08])
+def test_beats_follow_a_real_recording_whose_tempo_moves(excerpt: tuple[np.ndarray, Analysis], speed: float) -> None:
+    samples, reference = excerpt
+    # The second half 8 % slower or faster: a band without a click drifts this much.
+    length = len(samples) / ANALYSIS_SR
+    spans = [(0.0, length / 2, 1.0), (length / 2, length, speed)]
+    moved = analyze_samples(warp_samples(samples, ANALYSIS_SR, spans), options=NO_LYRICS)
+    truth = warp_time(spans, np.asarray(reference.beats_s))
+    # With one tempo for the whole excerpt (before ``tempo_path``) beat F was 0.62-0.65 here; now
+    # 0.948 (two beats at the change) and 1.00.
+    assert mir_eval.beat.f_measure(truth[~np.isnan(truth)], np.asarray(moved.beats_s),
+                                   f_measure_threshold=0.07) >= 0.94
