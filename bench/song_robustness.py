@@ -140,7 +140,8 @@ HELD_OUT = [(f"wesnoth/{n}", f"/usr/share/games/wesnoth/1.16/data/core/music/{n}
 HELD_OUT_DRUMS = [(f"hedgewars/{n}", f"/usr/share/games/hedgewars/Data/Music/{n}.ogg")
                   for n in ("City", "Rock", "Brick", "Freeway", "Jungle", "pirate", "sdmusic", "EarthRise")]
 # Tempo that moves, with a known truth: four steady tracks (their beats agree with every copy's,
-# F 1.00 above) replayed along a known speed curve (musicvideo.testing.tempo). The reference beats of the untouched track, carried through the same curve, are the truth.
+# F 1.00 above) replayed along a known speed curve (musicvideo.testing.tempo). The reference beats
+# of the untouched track, carried through the same curve, are the truth.
 # "steps": 40 s at 1.00, 40 s at 0.92, 40 s at 1.08, then 1.00; "sweep": +-6 % as a sine over 60 s.
 WARPED = [("asc/time_to_strike", "/usr/share/games/asc/music/time_to_strike.mp3"),
           ("wesnoth/battle", "/usr/share/games/wesnoth/1.16/data/core/music/battle.ogg"),

@@ -31,8 +31,9 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
    squared log ratio and pulls of 0-50 were measured: 500 and 20 keep every shift, gain and MP3
    figure of the tuned and drum sets at 1.00; 300 and 10 did too, but a held-out gain copy fell to
    0.887; 1000 and 0 lost frantic's MP3 (0.956); 3000 and more follow less (warped steps min
-   0.84, at 10000 0.73). The beat-pointer DBN below follows a moving tempo as well (warped steps 0.987-1.00, sine
-   0.653-0.999) but holds far less on the copies (tuned MP3 min 0.867, stretch mean 0.816). A beat-pointer dynamic Bayesian network
+   0.84, at 10000 0.73). The beat-pointer DBN below follows a moving tempo as well (warped steps
+   0.987-1.00, sine 0.653-0.999) but holds far less on the copies (tuned MP3 min 0.867, stretch
+   mean 0.816). A beat-pointer dynamic Bayesian network
    decoded with Viterbi (Whiteley, Cemgil & Godsill 2006, in the beat-only form madmom uses;
    ``track_beats_dbn``) is measured beside it on the same curve and tempo; librosa's own
    ``beat_track`` too. The one learned tracker whose weights ship in its wheel, BeatNet 1.1.3
@@ -43,7 +44,7 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
    where the tracker here gives 0.29-0.95 under stretch and 1.00 under the other three. Its
    network is causal (built for streaming) and its log spectrogram not level-relative. madmom's
    own models are CC BY-NC-SA and beat_this downloads its weights at run time.
-   What is left of the stretch gap (bench beat F 0.936 on frantic, 0.948 on knalgan_theme) are
+   What was left of the stretch gap before the tempo path (beat F 0.936 on frantic, 0.948 on knalgan_theme) was
    passages whose onsets fit two phases of the same tempo (syncopated orchestral figures,
    frantic 38-48 s) or no steady tempo (knalgan_theme 96-108 s, where the path follows the noise
    of a rubato passage), decided by small differences between the copies' onset curves. Measured
@@ -362,14 +363,15 @@ def tempo_path(env: np.ndarray, period: float) -> np.ndarray:
     steps = np.arange(-reach, reach + 1) * TEMPO_PATH_STEP                  # log ratios to ``period``
     candidates = period * np.exp(steps)
     lags = np.arange(win, dtype=np.float64)
-    centres, scores = [], []
+    centres, means = [], []
     for start, stop, gram in tempogram_blocks(env, win=win, block=TEMPO_PATH_BLOCK):
-        block = window_corrected(gram.mean(axis=1), win)
-        scores.append(np.interp(candidates[:, None] * np.arange(1, TEMPO_MULTIPLES + 1), lags, block).mean(axis=1))
+        means.append(gram.mean(axis=1))
         centres.append((start + stop - 1) / 2)
-    if not scores:
+    if not means:
         return np.full(len(env), period)
-    score = np.array(scores)
+    corrected = window_corrected(np.array(means), win)                     # (blocks, lags)
+    reads = candidates[:, None] * np.arange(1, TEMPO_MULTIPLES + 1)
+    score = np.array([np.interp(reads, lags, block).mean(axis=1) for block in corrected])
     # Blocks are weighed by their own strength: a quiet, pulse-less passage must not steer the path.
     score /= max(float(score.max(axis=1).mean()), 1e-12)
     score -= TEMPO_PULL * steps[None, :] ** 2
@@ -429,6 +431,7 @@ def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float, periods
     longest = int(np.ceil(2 * float(local_period.max())))
     # Intervals (frames) to the predecessor: intervals[j] = shortest + j.
     log_intervals = np.log(np.arange(shortest, longest + 1))
+    log_period = np.log(local_period)
     cumulative = local.copy()
     back = np.full(n, -1)
     # The path starts at the first frame with a real onset: nothing before it links back.
@@ -436,7 +439,7 @@ def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float, periods
     for t in range(max(first, shortest), n):
         earliest = max(t - longest, 0)
         span = t - shortest + 1 - earliest
-        penalty = -tightness * (log_intervals[:span] - np.log(local_period[t])) ** 2
+        penalty = -tightness * (log_intervals[:span] - log_period[t]) ** 2
         candidates = cumulative[earliest:t - shortest + 1][::-1] + penalty
         j = int(np.argmax(candidates))
         cumulative[t] = local[t] + candidates[j]
