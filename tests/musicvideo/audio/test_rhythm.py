@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import librosa
 import mir_eval
 import numpy as np
@@ -14,9 +16,11 @@ from musicvideo.audio.rhythm import (
     TEMPOGRAM_WIN,
     _downbeat_phase,
     analyze_rhythm,
+    bar_positions,
     beat_period,
     estimate_tempo,
     mean_tempogram,
+    song_tempo,
     steady_grid,
     tempo_path,
     track_beats_dp,
@@ -168,6 +172,33 @@ def test_the_tempo_path_and_the_beats_follow_a_tempo_change() -> None:
     assert np.max(np.abs(inside - times)) <= 1.0
 
 
+def sixteenths_on_a_sine(sweep: float, *, seconds: float = 180.0) -> np.ndarray:
+    """A 120 BPM onset curve whose tempo swings by ``sweep`` as a sine over 60 s, with sixteenth notes."""
+    starts = [0.0]
+    while starts[-1] < seconds:
+        starts.append(starts[-1] + 0.5 / (1 + sweep * np.sin(2 * np.pi * starts[-1] / 60.0)))
+    env = np.zeros(int(seconds * 62.5) + 1)
+    for a, b in itertools.pairwise(starts[:-1]):
+        for k, level in enumerate((1.0, 0.6, 0.9, 0.6)):
+            env[int(round((a + (b - a) * k / 4) * 62.5))] += level
+    return env
+
+
+@pytest.mark.parametrize("sweep", [0.04, 0.06, 0.08])
+def test_a_swinging_tempo_keeps_its_metrical_level(sweep: float) -> None:
+    # On the whole song's mean tempogram the three-beat lag smears with the swing and the sixteenths
+    # win at double tempo (231, 229 and 233 BPM here); on the tempo path's clock the beat wins.
+    period, periods = song_tempo(sixteenths_on_a_sine(sweep), 62.5)
+    assert 60 * 62.5 / period == pytest.approx(115, rel=0.03)
+    assert np.ptp(periods) / period > sweep
+
+
+def test_a_steady_tempo_is_read_once() -> None:
+    period, periods = song_tempo(sixteenths_on_a_sine(0.0), 62.5)
+    assert 60 * 62.5 / period == pytest.approx(120.0, abs=0.02)
+    assert np.all(periods == period)
+
+
 def tracked(period: float, count: int, *, seed: int) -> np.ndarray:
     """Beats as the tracker gives them on a steady song: whole frames, a frame or so of jitter."""
     exact = 7.3 + period * np.arange(count)
@@ -246,3 +277,18 @@ def test_the_bar_vote_says_how_clearly_it_was_won() -> None:
     # Chords change every two beats: the first and the third beat fit equally; a coin toss.
     _, margin = _downbeat_phase(bar_features([b // 2 * 5 for b in range(64)], beat_frames), beat_frames, 4)
     assert margin < BAR_VOTE_MARGIN
+
+
+def test_bars_re_align_after_a_beat_the_tracker_added() -> None:
+    beat_frames = 10 + 31 * np.arange(96)
+    # Bars of four beats from beat 1, but one bar of five in the middle: what a beat added by the
+    # tracker in a rubato passage looks like to the bar finder.
+    starts = [*range(1, 46, 4), *range(50, 95, 4)]
+    chords = [5 * sum(s <= b for s in starts) for b in range(96)]
+    features = bar_features(chords, beat_frames)
+    place, margin = bar_positions(features, beat_frames, 4)
+    assert np.flatnonzero(place == 0).tolist() == starts
+    assert margin > 1.0
+    # One vote over the song puts half of the bars on the wrong beat.
+    phase, _ = _downbeat_phase(features, beat_frames, 4)
+    assert len(set(range(phase, 96, 4)) & set(starts)) == 12
