@@ -84,6 +84,19 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   0.978), stretch mean 0.783 (was 0.769), MP3 downbeat min 0.404 (was 0.00). Synthetic 0.997.
   The DBN on the same cached copies: tuned MP3 min 0.867, stretch min 0.308 / mean 0.816. A
   3-minute song without lyrics: 0.94 s (0.67 s before, same machine; the path itself 0.14 s).
+- 5 Dec 2026, evening: where the tempo path moves by more than 2 %, the metrical level is chosen
+  again on the tempogram read along the path (``song_tempo``): warped sine min 0.667 -> 0.912 /
+  mean 0.875 -> 0.958 (time_to_strike 229 -> 115 BPM, F 1.00); every other copy's beats unchanged.
+  Bars of tracked (not steady) beats follow a Viterbi path over each beat's place in the bar
+  (``bar_positions``) instead of one vote, so a beat the tracker added moves the bars only until
+  the cues re-align them: downbeat F, tuned stretch min 0.377 -> 0.934 / mean 0.914 -> 0.984;
+  held-out Wesnoth MP3 min 0.404 -> 0.639 / mean 0.835 -> 0.900, stretch mean 0.379 -> 0.637
+  (breaking_the_chains 0.968 -> 0.534 the one loss); shift 0.5 s and 2 s, gain and the drums
+  unchanged at 1.00 / 0.946 min. Beat F as before (tuned stretch min 0.929, drums 0.945, held-out
+  MP3 min 0.908); synthetic 0.997; 3 minutes in 0.93 s. Measured and dropped the same day:
+  DP_TIGHTNESS 550 (tuned stretch min 0.941, frantic 0.935 -> 0.988, pirate 0.945 -> 0.960, but
+  pirate MP3 0.964 and held-out stretch mean 0.710, vengeful 0.263) and 700 (tuned MP3 0.920);
+  a higher floor for the level-relative onset curve (0.3 or 0.7 of the song's level: no change).
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency

@@ -134,7 +134,7 @@ def test_a_still_photo_on_the_same_camera_fails_and_keeps_nothing(
     page = head_camera_page(browser_factory, head_assets, "still")
     result = run_challenge(page, live_server, shots="still")
     challenge = Challenge.objects.get()
-    assert result["outcome"] == "fail"
+    assert result["outcome"] == "fail", (result["title"], result["text"], challenge.state, challenge.reason)
     assert challenge.state == "failed"
     assert challenge.reason in ("action_missed", "light_mismatch", "light_flat"), challenge.verdict
     assert ConsentRecord.objects.count() == 0
