@@ -442,12 +442,6 @@ def tempo_path(env: np.ndarray, period: float) -> np.ndarray:
     score = np.array([np.interp(reads, lags, block).mean(axis=1) for block in corrected])
     # Blocks are weighed by their own strength: a quiet, pulse-less passage must not steer the path.
     score /= max(float(score.max(axis=1).mean()), 1e-12)
-    # A window that reaches past either end of the song is partly padding, and its long lags read
-    # low: those blocks carry no evidence, and the path there comes from its neighbours. Read as
-    # evidence, they started a drum piece's stretched copy 2 % fast, and its beats drifted by a
-    # third of a beat (pirate, stretch beat F 0.945; 0.960 without them).
-    middle = np.array(centres)
-    score[(middle < win // 2) | (middle > len(env) - 1 - win // 2)] = 0.0
     score -= TEMPO_PULL * steps[None, :] ** 2
     change = -TEMPO_CHANGE_COST * (steps[:, None] - steps[None, :]) ** 2     # (from, to)
     best = score[0].copy()
@@ -461,7 +455,7 @@ def tempo_path(env: np.ndarray, period: float) -> np.ndarray:
     for b in range(len(score) - 1, 0, -1):
         state = int(back[b, state])
         path.append(state)
-    return np.interp(np.arange(len(env)), middle, candidates[np.array(path[::-1])])
+    return np.interp(np.arange(len(env)), np.array(centres), candidates[np.array(path[::-1])])
 
 
 def relative_onsets(env: np.ndarray, frame_rate: float) -> np.ndarray:

@@ -152,18 +152,6 @@ def test_the_tempo_path_is_the_song_period_where_the_tempo_holds() -> None:
     assert np.all(tempo_path(env, 30.4) == 30.4)
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_the_song_s_last_seconds_alone_do_not_steer_the_tempo_path(seed: int) -> None:
-    times = clicks_at([(180.0, 30.4)])
-    env = np.zeros(int(times[-1]) + 200)
-    env[np.round(times).astype(int)] = 1.0
-    # A free ending: random onsets through the last 3 s, read by windows that are half padding.
-    # With those windows as evidence the path ended up to 2 % off (seeds 0, 1 and 3).
-    rng = np.random.default_rng(seed)
-    env[-190:] += rng.uniform(0, 1, 190) * (rng.uniform(size=190) < 0.2)
-    assert np.all(tempo_path(env, 30.4) == 30.4)
-
-
 def test_the_tempo_path_and_the_beats_follow_a_tempo_change() -> None:
     # 90 s at 120 BPM, then 90 s 8 % faster.
     times = clicks_at([(90.0, 31.25), (90.0, 28.94)])
