@@ -97,6 +97,11 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   DP_TIGHTNESS 550 (tuned stretch min 0.941, frantic 0.935 -> 0.988, pirate 0.945 -> 0.960, but
   pirate MP3 0.964 and held-out stretch mean 0.710, vengeful 0.263) and 700 (tuned MP3 0.920);
   a higher floor for the level-relative onset curve (0.3 or 0.7 of the song's level: no change).
+  Measured, committed and reverted: tempogram windows that reach past the song's ends taken as no
+  evidence for the tempo path (drums stretch min 0.945 -> 0.960, pirate's stretched copy no longer
+  starts 2 % fast; but the committed 27 s time_to_strike excerpt with its second half 8 % slower
+  lost its first beats, beat F 0.948 -> 0.9375, and casualties_of_war gain 0.998 -> 0.992);
+  weighing those windows by their share inside the song instead: pirate unchanged at 0.945.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
