@@ -196,6 +196,9 @@ STEADY_FIT_ROUNDS = 4
 # On the bench's 16 real tracks, the votes that flipped between a track and its MP3 or stretched
 # copy were all won by 0.001-0.038 in one of the two (the_city_falls 0.005-0.009, legends_of_the_north
 # 0.008-0.021, heroes_rite 0.016-0.038, northerners before its grid 0.001-0.033); clear tracks by 0.08-0.70.
+# Since the bars of tracked beats follow a path (``bar_positions``), their margin is the vote on the
+# beats as the path aligned them, which it chose for their cues: it reads higher (the_city_falls
+# 0.09 -> 0.17, legends_of_the_north 0.02 -> 0.08), and no copy of the bench's tracks is under 0.03.
 BAR_VOTE_MARGIN = 0.03
 # What re-aligning the bars costs in ``bar_positions``, in units of one bar start's cue over the
 # song's mean (a clear bar line scores about 1): the cues must favour the new alignment for roughly
