@@ -102,6 +102,13 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   starts 2 % fast; but the committed 27 s time_to_strike excerpt with its second half 8 % slower
   lost its first beats, beat F 0.948 -> 0.9375, and casualties_of_war gain 0.998 -> 0.992);
   weighing those windows by their share inside the song instead: pirate unchanged at 0.945.
+- 5 Dec 2026, late: the tempo path is also pulled toward the song's tempo linearly
+  (TEMPO_PULL_LINEAR 0.25 per unit log ratio), so that it no longer hops 1-2 % on noise in one
+  copy and not in another. Beat F: tuned stretch min 0.929 -> 0.935 (knalgan_theme 0.948, frantic
+  0.935), drums stretch min 0.945 -> 0.960 (every drum piece meets the targets), held-out MP3 min
+  0.908 -> 0.948 / mean 0.962 -> 0.971; but held-out stretch mean 0.783 -> 0.771 (the_city_falls
+  0.859 -> 0.759), held-out gain min 0.998 -> 0.992, warped steps min 0.959 -> 0.954, sine mean
+  0.958 -> 0.957. Downbeat F: held-out MP3 mean 0.900 -> 0.939, stretch mean 0.637 -> 0.601.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
