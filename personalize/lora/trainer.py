@@ -65,7 +65,7 @@ class PlainVault:
         return blob
 
 
-StepFn = Callable[[int, float, float], None]  # (step, loss, seconds per step)
+StepFn = Callable[[int, float, float], None]  # (step, loss, seconds per step; 0 where not measured)
 
 
 def _noop_step(step: int, loss: float, s_per_step: float) -> None:
@@ -357,6 +357,10 @@ def train_lora(
                 _restore_rng(state["rng"], generator)
                 losses = list(state["losses"])
                 start = int(state["step"])
+        # The checkpoint's own losses are the record up to it: a worker killed after the checkpoint
+        # but before its loss curve was written would otherwise leave those steps out of the curve.
+        for done, value in enumerate(losses[:start], start=1):
+            on_step(done, value, 0.0)
         resumed_from = start
         model.train()
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and config.precision == "bfloat16" \

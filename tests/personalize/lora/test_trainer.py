@@ -124,8 +124,14 @@ def test_resume_after_an_interruption_gives_the_identical_adapter(trained: Train
                    progress=dies_after_step_3)
     assert (work / CHECKPOINT_FILE).exists()
     assert not list(work.glob("*.tmp"))
-    resumed = train_lora(trained.pipe, trained.source, trained.cache, trained.config, work_dir=work)
+    reported: list[tuple[int, float, float]] = []
+    resumed = train_lora(trained.pipe, trained.source, trained.cache, trained.config, work_dir=work,
+                         on_step=lambda step, loss, s: reported.append((step, loss, s)))
     assert resumed.resumed_from == 2  # the last checkpoint before the interruption
+    # Every step's loss reaches the curve, the checkpoint's own steps too (unmeasured speed: 0).
+    assert [step for step, _, _ in reported] == list(range(1, trained.config.steps + 1))
+    assert [loss for _, loss, _ in reported] == resumed.losses
+    assert [s for _, _, s in reported[:2]] == [0.0, 0.0] and all(s > 0 for _, _, s in reported[2:])
     assert resumed.lora.keys() == trained.lora.keys()
     assert all(torch.equal(resumed.lora[k], trained.lora[k]) for k in trained.lora)
     path = save_adapter(trained.source, resumed, trained.config, tmp_path / "out")
