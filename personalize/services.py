@@ -249,11 +249,14 @@ class _LossRecorder:
 
     def __call__(self, step: int, loss: float, s_per_step: float) -> None:
         self.points[step] = loss
-        if s_per_step > 0:          # 0: a step replayed from a checkpoint, whose speed was not measured
-            self.s_per_step = s_per_step
+        if s_per_step <= 0:
+            # A step replayed from a checkpoint: its loss belongs in the curve, but writing the row
+            # now would show the page "step 1" until the first new step is written.
+            return
+        self.s_per_step = s_per_step
         now = time.monotonic()
         if now - self._last >= 1.0 or step == self.total:
-            self.flush(step, self.s_per_step)
+            self.flush(step, s_per_step)
             self._last = now
 
     def curve(self) -> list[list[float]]:
