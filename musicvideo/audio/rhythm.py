@@ -340,7 +340,11 @@ def tempogram_blocks(env: np.ndarray, *, win: int, block: int) -> Iterator[tuple
 
 def mean_tempogram(env: np.ndarray, *, win: int = TEMPOGRAM_WIN) -> np.ndarray:
     """librosa's autocorrelation tempogram of ``env`` averaged over frames (``tempogram_blocks``)."""
-    return sum((part for _, _, part in tempogram_sums(env, win=win)), np.zeros(win)) / max(len(env), 1)
+    return _frame_mean(tempogram_sums(env, win=win), win, len(env))
+
+
+def _frame_mean(sums: list[tuple[int, int, np.ndarray]], win: int, n_frames: int) -> np.ndarray:
+    return sum((part for _, _, part in sums), np.zeros(win)) / max(n_frames, 1)
 
 
 def tempogram_sums(env: np.ndarray, *, win: int) -> list[tuple[int, int, np.ndarray]]:
@@ -381,7 +385,7 @@ def song_tempo(env: np.ndarray, frame_rate: float) -> tuple[float, np.ndarray]:
     """
     win = TEMPOGRAM_WIN
     sums = tempogram_sums(env, win=win)
-    lags_ac = window_corrected(sum((part for _, _, part in sums), np.zeros(win)) / max(len(env), 1), win)
+    lags_ac = window_corrected(_frame_mean(sums, win, len(env)), win)
     periods, score = level_scores(lags_ac, frame_rate)
     period = refine_period(lags_ac, float(periods[int(np.argmax(score))]))
     path = tempo_path(env, period)
