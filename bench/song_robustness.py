@@ -135,8 +135,13 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   x3): frantic's passage scores the song's median (2.01 / 1.99), knalgan_theme's two 1.20-1.26;
   stretch frantic 0.885, pirate 0.914, vengeful 0.242. No pull toward the song's tempo: frantic
   0.893, Rock MP3 0.907, casualties_of_war gain 0.890, siege only 0.588 -> 0.617; pulls 5 and 0.1:
-  frantic 0.889, MP3 0.954. The anchor of the tempo path is now chosen between near-tied peaks of
-  one level by the evidence along each one's path (``anchored_period``): siege_of_laurelmor reads
+  frantic 0.889, MP3 0.954. The level-relative onset curve less a floor, so that flux under it gives
+  the DP no reason to leave the period (casualties_of_war's MP3 copy drifts 3 % per beat for 30
+  beats from 299 s, where the original holds): 0.2 of the local level: frantic stretch 0.882,
+  the_city_falls MP3 0.863; 0.4: frantic stretch 1.00 and casualties_of_war MP3 0.995, but frantic
+  shift 0.935 (0.5 s moves the frames by a quarter frame), vengeful stretch 0.242,
+  siege_of_laurelmor MP3 0.795. The anchor of the tempo path is now chosen between near-tied peaks
+  of one level by the evidence along each one's path (``anchored_period``): siege_of_laurelmor reads
   110.2 BPM in every copy (110.1 in the stretched one, scaled back), stretch beat F 0.588 -> 0.814
   and downbeat F 0.412 -> 0.714, warped loyalists (sine) 0.926 -> 0.999, every other copy's beats
   unchanged (held-out stretch mean 0.771 -> 0.799, warped sine mean 0.957 -> 0.975).
