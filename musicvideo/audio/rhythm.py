@@ -433,18 +433,15 @@ def anchored_period(env: np.ndarray, lags_ac: np.ndarray, frame_rate: float) -> 
     spline = CubicSpline(np.arange(len(lags_ac), dtype=np.float64), lags_ac)
     first = refine_period(lags_ac, float(periods[top]))
     floor = ANCHOR_ALT_SHARE * level_height(spline, first)
-    choices = [first]
+    best, (best_path, best_evidence) = first, _tempo_path(env, first)
     for index in peaks.tolist():
         period = refine_period(lags_ac, float(periods[index]))
-        if abs(np.log(period / first)) > REFINE_SPAN / 2 and level_height(spline, period) >= floor:
-            choices.append(period)
-    best: tuple[float, np.ndarray, float] | None = None
-    for period in choices:
+        if abs(np.log(period / first)) <= REFINE_SPAN / 2 or level_height(spline, period) < floor:
+            continue
         path, evidence = _tempo_path(env, period)
-        if best is None or evidence > best[2]:
-            best = (period, path, evidence)
-    assert best is not None
-    return best[0], best[1]
+        if evidence > best_evidence:
+            best, best_path, best_evidence = period, path, evidence
+    return best, best_path
 
 
 def level_height(spline: CubicSpline, period: float) -> float:
