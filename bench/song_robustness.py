@@ -116,35 +116,40 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   (the stretched copy's 8 6 6 14 8 6 6 12 8 7 6 13 %): the on-beat twelfth holds 6 %, a quarter beat
   later and just before the beat 13 %; the original holds phase 0 by momentum, the stretched copy
   slides to 0.3 of a beat over five beats and back. The evidence is the same in both copies; the
-  decoder breaks a near tie differently. siege_of_laurelmor: the whole-song tempo reads 110.2 BPM in
-  the original and 115.9 in the stretched copy (scaled back), two sections' tempi whose scores
-  nearly tie (the stretch tilts the prior by 0.8 % toward the faster); where the 6 s tempograms
-  hardly tell 106 from 116 BPM (within 1 % at 0-10 s and 70-80 s) each copy's path stays near its
-  own tempo: in 0-40, 60-90 and 120-200 s 7-14 of every 17-19 beats disagree, in 40-60, 90-120 and
-  200-240 s none do. heroes_rite tracked without its fallback: MP3 0.942, stretch 0.49, its tempo
-  120.5 BPM in the original and 120.1 in the stretched copy (scaled back; a real tempo reads the
-  same): there is no pulse to follow, so the fallback stands. Measured with the linear pull (beat F,
-  before -> after): DP_TIGHTNESS 475: frantic stretch 0.935 -> 0.985, casualties_of_war MP3 0.948 ->
-  0.989, vengeful stretch 0.793 -> 0.854, but pirate MP3 1.00 -> 0.941 (it slides the way frantic
-  did, 118-125 s) and stretch 0.960 -> 0.933, knalgan_theme 0.948 -> 0.939, legends_of_the_north MP3
-  downbeat 0.967 -> 0.301; 550: the same and vengeful stretch 0.242, MP3 0.654; 350: knalgan_theme
-  0.954, frantic 0.932, pirate MP3 0.984; 300: frantic MP3 0.952. The DP run on the onset curve
-  resampled by 0.97, 1.00 and 1.03 and the path that agrees most with the other two taken: tuned
-  stretch min 0.918, MP3 0.994, pirate MP3 0.982. A tighter DP where the onset mass is spread evenly
-  over the beat's phases (twelve phase bins over +-4 s, tightness x (1.6 / max-over-mean)^2 up to
-  x3): frantic's passage scores the song's median (2.01 / 1.99), knalgan_theme's two 1.20-1.26;
-  stretch frantic 0.885, pirate 0.914, vengeful 0.242. No pull toward the song's tempo: frantic
-  0.893, Rock MP3 0.907, casualties_of_war gain 0.890, siege only 0.588 -> 0.617; pulls 5 and 0.1:
-  frantic 0.889, MP3 0.954. The level-relative onset curve less a floor, so that flux under it gives
-  the DP no reason to leave the period (casualties_of_war's MP3 copy drifts 3 % per beat for 30
-  beats from 299 s, where the original holds): 0.2 of the local level: frantic stretch 0.882,
-  the_city_falls MP3 0.863; 0.4: frantic stretch 1.00 and casualties_of_war MP3 0.995, but frantic
-  shift 0.935 (0.5 s moves the frames by a quarter frame), vengeful stretch 0.242,
-  siege_of_laurelmor MP3 0.795. The anchor of the tempo path is now chosen between near-tied peaks
-  of one level by the evidence along each one's path (``anchored_period``): siege_of_laurelmor reads
-  110.2 BPM in every copy (110.1 in the stretched one, scaled back), stretch beat F 0.588 -> 0.814
-  and downbeat F 0.412 -> 0.714, warped loyalists (sine) 0.926 -> 0.999, every other copy's beats
-  unchanged (held-out stretch mean 0.771 -> 0.799, warped sine mean 0.957 -> 0.975).
+  decoder breaks a near tie differently. knalgan_theme 88-112 s and 530-560 s: the original's onset
+  mass peaks on its beats (14 % and 11 % of the twelfths' mass on the beat), the stretched copy's,
+  read against the same beats carried over, is flat (9 7 8 8 8 9 7 8 9 8 7 10 % and 9 8 8 9 9 8 8 9
+  8 9 8 9 %): in these soft rubato passages the stretch itself leaves no onset on the beat, and the
+  tracker drifts 0.3-0.5 of a beat on what is left; a DP tighter there (x (1.5 / contrast)^4 up to
+  x10) gives 0.949. siege_of_laurelmor: the whole-song tempo reads 110.2 BPM in the original and
+  115.9 in the stretched copy (scaled back), two sections' tempi whose scores nearly tie (the
+  stretch tilts the prior by 0.8 % toward the faster); where the 6 s tempograms hardly tell 106 from
+  116 BPM (within 1 % at 0-10 s and 70-80 s) each copy's path stays near its own tempo: in 0-40,
+  60-90 and 120-200 s 7-14 of every 17-19 beats disagree, in 40-60, 90-120 and 200-240 s none do.
+  heroes_rite tracked without its fallback: MP3 0.942, stretch 0.49, its tempo 120.5 BPM in the
+  original and 120.1 in the stretched copy (scaled back; a real tempo reads the same): there is no
+  pulse to follow, so the fallback stands. Measured with the linear pull (beat F, before -> after):
+  DP_TIGHTNESS 475: frantic stretch 0.935 -> 0.985, casualties_of_war MP3 0.948 -> 0.989, vengeful
+  stretch 0.793 -> 0.854, but pirate MP3 1.00 -> 0.941 (it slides the way frantic did, 118-125 s)
+  and stretch 0.960 -> 0.933, knalgan_theme 0.948 -> 0.939, legends_of_the_north MP3 downbeat 0.967
+  -> 0.301; 550: the same and vengeful stretch 0.242, MP3 0.654; 350: knalgan_theme 0.954, frantic
+  0.932, pirate MP3 0.984; 300: frantic MP3 0.952. The DP run on the onset curve resampled by 0.97,
+  1.00 and 1.03 and the path that agrees most with the other two taken: tuned stretch min 0.918, MP3
+  0.994, pirate MP3 0.982. A tighter DP where the onset mass is spread evenly over the beat's phases
+  (twelve phase bins over +-4 s, tightness x (1.6 / max-over-mean)^2 up to x3): frantic's passage
+  scores the song's median (2.01 / 1.99), knalgan_theme's two 1.20-1.26; stretch frantic 0.885,
+  pirate 0.914, vengeful 0.242. No pull toward the song's tempo: frantic 0.893, Rock MP3 0.907,
+  casualties_of_war gain 0.890, siege only 0.588 -> 0.617; pulls 5 and 0.1: frantic 0.889, MP3
+  0.954. The level-relative onset curve less a floor, so that flux under it gives the DP no reason
+  to leave the period (casualties_of_war's MP3 copy drifts 3 % per beat for 30 beats from 299 s,
+  where the original holds): 0.2 of the local level: frantic stretch 0.882, the_city_falls MP3
+  0.863; 0.4: frantic stretch 1.00 and casualties_of_war MP3 0.995, but frantic shift 0.935 (0.5 s
+  moves the frames by a quarter frame), vengeful stretch 0.242, siege_of_laurelmor MP3 0.795. The
+  anchor of the tempo path is now chosen between near-tied peaks of one level by the evidence along
+  each one's path (``anchored_period``): siege_of_laurelmor reads 110.2 BPM in every copy (110.1 in
+  the stretched one, scaled back), stretch beat F 0.588 -> 0.814 and downbeat F 0.412 -> 0.714,
+  warped loyalists (sine) 0.926 -> 0.999, every other copy's beats unchanged (held-out stretch mean
+  0.771 -> 0.799, warped sine mean 0.957 -> 0.975).
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
