@@ -92,7 +92,7 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -452,17 +452,23 @@ def level_height(spline: CubicSpline, period: float) -> float:
     110 and 116 BPM the ratio of the two peaks moved by 4.5 % under a 1.05 stretch (0.2 % here).
     """
     candidates = np.arange(period * (1 - REFINE_SPAN), period * (1 + REFINE_SPAN), REFINE_STEP)
-    score = (spline(candidates[:, None] * np.arange(1, TEMPO_MULTIPLES + 1)).mean(axis=1)
-             + TEMPO_HALF_WEIGHT * spline(candidates / 2))
-    return float(score.max())
+    return float(_level_evidence(spline, candidates).max())
+
+
+def _level_evidence(read: Callable[[np.ndarray], np.ndarray], periods: np.ndarray) -> np.ndarray:
+    """Each period's tempogram at one to ``TEMPO_MULTIPLES`` periods and at half a period.
+
+    ``read`` gives the tempogram at fractional lags (linear between whole lags, or a spline).
+    """
+    multiples = read(periods[:, None] * np.arange(1, TEMPO_MULTIPLES + 1)).mean(axis=1)
+    return np.asarray(multiples + TEMPO_HALF_WEIGHT * read(periods / 2))
 
 
 def level_scores(lags_ac: np.ndarray, frame_rate: float) -> tuple[np.ndarray, np.ndarray]:
     """Candidate beat periods (frames) from ``MAX_BPM`` to ``MIN_BPM`` and each one's score."""
     periods = np.arange(60.0 * frame_rate / MAX_BPM, 60.0 * frame_rate / MIN_BPM, PERIOD_STEP)
     lags = np.arange(len(lags_ac), dtype=np.float64)
-    multiples = np.interp(periods[:, None] * np.arange(1, TEMPO_MULTIPLES + 1), lags, lags_ac).mean(axis=1)
-    score = multiples + TEMPO_HALF_WEIGHT * np.interp(periods / 2, lags, lags_ac)
+    score = _level_evidence(lambda at: np.interp(at, lags, lags_ac), periods)
     octaves = np.log2(60.0 * frame_rate / periods / FALLBACK_BPM)
     width = np.where(octaves < 0, TEMPO_PRIOR_OCTAVES_SLOWER, TEMPO_PRIOR_OCTAVES)
     return periods, score * np.exp(-0.5 * (octaves / width) ** 2)
