@@ -76,6 +76,12 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
    stretch F 0.50 -> 0.87) but also a change in frantic that its beats do not follow (MP3 F 1.00
    -> 0.74), and the two could not be told apart by how much the change gained; piecewise grids
    (a Viterbi over the beats' phase, with drift and rare jumps) lost MP3 F 1.00 on four tracks.
+   A steady song whose tracked beats sat on the off-beat for a whole passage is off its grid for
+   more than a tenth of its beats; where they all lie on a grid of half beats, the half where the
+   tracker's score sums higher is the beat grid (``half_beat_grid``). A time-stretch by a phase
+   vocoder or Rubber Band smears attacks until on- and off-beat eighths weigh alike in a passage,
+   and a copy held the off-beat there: machine_wars' phase-vocoder copy for 80 s (beat F 0.69 ->
+   1.00), loyalists' Rubber Band and phase-vocoder copies for their first 60 s (0.62 -> 1.00).
    Measured on the warped tracks and dropped: a pull of the DP toward the fitted grid (a comb added
    to the onset score) made 18 of 24 bench tracks "steady", every copy consistent (F 1.00), but a
    grid forced on a moving tempo: warped steps F 0.54-0.67. Consistency alone can flatter; the
@@ -106,6 +112,14 @@ FALLBACK_BPM = 120.0
 # Onset strength on the tracked beats over its mean: white noise scores 1.4-1.7 (the tracker still
 # finds "beats" on random peaks), the synthetic songs 11-26, a click track 28.
 MIN_PULSE_CLARITY = 2.0
+# A time-stretch by a phase vocoder (librosa's time_stretch) smears each attack over its window, and
+# that onset strength halves (Wesnoth pieces 2.3-4.7 -> 1.9-2.2, every bench track 0.45-0.6 times
+# its original's; bench ``stretch_pv``), so four orchestral pieces whose original has a beat fell
+# back to the even grid.
+# Their tempogram still repeats at the beat (``pulse_periodicity``): a song passes where either
+# measure does. White and brown noise of 10-60 s read -0.02 to 0.013; the bench's tracks 0.019-0.6
+# (heroes_rite, whose original has no pulse to follow, 0.014 and 0.001 stretched).
+MIN_PERIODICITY = 0.03
 # Samples quieter than this, relative to the song's peak, count as silence at its ends: -60 dB is
 # below any fade a listener hears yet above MP3 and dither noise in a digital-silence lead-in.
 SILENCE_REL_DB = -60.0
@@ -215,6 +229,18 @@ STEADY_SHARE = 0.9
 STEADY_TOLERANCE = 0.12                     # of a beat period: 60 ms at 120 BPM
 STEADY_PERIOD_SPAN = 0.004                  # the grid's period is searched within +-0.4 % of the song's
 STEADY_FIT_ROUNDS = 4
+# A steady song whose tracked beats sat on the off-beat for a whole passage (the stretched copy's
+# attacks smeared so that on- and off-beat eighths weigh the same there) is off one grid for more
+# than a tenth of its beats, yet on a grid of half beats (``half_beat_grid``). Measured on the
+# bench's tracks and copies (share on the half-beat grid): 0.96-1.00 on the steady songs and on
+# their copies that slid (machine_wars' phase-vocoder copy 0.97, 0.40 of a beat off for 80 s;
+# loyalists' Rubber Band and phase-vocoder copies 0.98-0.99, the first 60 s on the off-beat); the
+# rubato or tempo-changing pieces 0.56-0.95 (knalgan_theme 0.87-0.95 over its copies). Which half is
+# the beat: the one where the tracker's score sums higher, by HALF_BEAT_MARGIN; the steady songs'
+# two halves differ by 1.06-2.9 in every copy (EarthRise, whose tracked beats sit half on each,
+# 1.06-1.12, the same half in all five copies).
+HALF_BEAT_SHARE = 0.96
+HALF_BEAT_MARGIN = 1.05
 # A bar vote won by less than this (winner over runner-up, less one) is reported as "unclear_bar".
 # On the bench's 16 real tracks, the votes that flipped between a track and its MP3 or stretched
 # copy were all won by 0.001-0.038 in one of the two (the_city_falls 0.005-0.009, legends_of_the_north
@@ -288,19 +314,22 @@ def analyze_rhythm(features: Features, *, duration_s: float, beats_per_bar: int 
     beat_frames: np.ndarray = np.empty(0, dtype=int)
     bpm = start_bpm
     steady = False
+    periodicity = 0.0
     if env.size > 8 and float(env.max()) > 1e-3:
-        period, periods = song_tempo(env, features.frame_rate)
+        period, periods, lags_ac = _song_tempo(env, features.frame_rate)
+        periodicity = pulse_periodicity(lags_ac, period)
         bpm = 60.0 * features.frame_rate / period
         if tracker == "dbn":
             beat_frames = track_beats_dbn(env, features.frame_rate, bpm=bpm)
         else:
             beat_frames = track_beats_dp(env, features.frame_rate, period=period, periods=periods)
-            grid = steady_grid(beat_frames, period, n_frames=env.size)
+            grid = steady_grid(beat_frames, period, n_frames=env.size,
+                               score=beat_score(env, features.frame_rate, period))
             if grid is not None:
                 beat_frames, steady = grid, True
     clarity = _pulse_clarity(env, np.round(beat_frames).astype(int))
     end_s = min(duration_s, features.offset_s + features.n_frames / features.frame_rate)
-    if len(beat_frames) < 4 or clarity < MIN_PULSE_CLARITY:
+    if len(beat_frames) < 4 or (clarity < MIN_PULSE_CLARITY and periodicity < MIN_PERIODICITY):
         # No pulse to follow (silence, noise, speech, a click): cut on an even grid instead of
         # on random flux peaks, and say so.
         warnings.append("no_clear_beat")
@@ -397,13 +426,19 @@ def song_tempo(env: np.ndarray, frame_rate: float) -> tuple[float, np.ndarray]:
     scaled by the block's tempo ratio) and the level is chosen again on that mean; another level
     replaces the first only where it scores ``LEVEL_SWITCH_MARGIN`` times as much.
     """
+    period, path, _ = _song_tempo(env, frame_rate)
+    return period, path
+
+
+def _song_tempo(env: np.ndarray, frame_rate: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """``song_tempo`` and the whole song's window-corrected mean tempogram it read."""
     win = TEMPOGRAM_WIN
     sums = tempogram_sums(env, win=win)
     lags_ac = window_corrected(_frame_mean(sums, win, len(env)), win)
     period, path = anchored_period(env, lags_ac, frame_rate)
     log_ratio = np.log(path / period)
     if float(np.ptp(log_ratio)) < LEVEL_RECHECK_SPAN:
-        return period, path
+        return period, path, lags_ac
     lags = np.arange(win, dtype=np.float64)
     on_path = sum((np.interp(lags * float(np.exp(log_ratio[start:stop].mean())), lags, part)
                    for start, stop, part in sums), np.zeros(win)) / len(env)
@@ -412,9 +447,22 @@ def song_tempo(env: np.ndarray, frame_rate: float) -> tuple[float, np.ndarray]:
     other = float(periods[int(np.argmax(score))])
     same_level = abs(np.log(other / period)) < LEVEL_SAME
     if same_level or float(score.max()) < LEVEL_SWITCH_MARGIN * float(np.interp(period, periods, score)):
-        return period, path
+        return period, path, lags_ac
     period = refine_period(path_ac, other)
-    return period, tempo_path(env, period)
+    return period, tempo_path(env, period), lags_ac
+
+
+def pulse_periodicity(lags_ac: np.ndarray, period: float) -> float:
+    """How far the tempogram at one to three beat periods stands above its typical lag, over lag 0's.
+
+    Near 0 for noise (-0.02 to 0.013 on white and brown noise, 10-60 s), 0.02-0.6 on music. Unlike
+    the onset strength on the beats (``_pulse_clarity``), it reads the onset curve's repetition,
+    not the sharpness of its peaks, so it holds where a time-stretch smears the attacks.
+    """
+    lags = np.arange(len(lags_ac), dtype=np.float64)
+    on = float(np.interp(period * np.arange(1, TEMPO_MULTIPLES + 1), lags, lags_ac).mean())
+    typical = float(np.median(lags_ac[int(0.3 * period):int(3.5 * period) + 1]))
+    return (on - typical) / max(float(lags_ac[0]) - typical, 1e-9)
 
 
 def anchored_period(env: np.ndarray, lags_ac: np.ndarray, frame_rate: float) -> tuple[float, np.ndarray]:
@@ -558,6 +606,16 @@ def relative_onsets(env: np.ndarray, frame_rate: float) -> np.ndarray:
     return x / np.maximum(level, 0.1 * float(np.percentile(x, 90)) + 1e-9)
 
 
+def beat_score(env: np.ndarray, frame_rate: float, period: float) -> np.ndarray:
+    """How much a beat at each frame is heard: the relative onset curve, each onset spread over
+    ``1 / DP_KERNEL_FRACTION`` of a beat (the tracker's local score)."""
+    x = relative_onsets(env, frame_rate)
+    x /= float(x.std()) + 1e-12
+    reach = int(np.ceil(period))
+    kernel = np.exp(-0.5 * (np.arange(-reach, reach + 1) * DP_KERNEL_FRACTION / period) ** 2)
+    return np.convolve(x, kernel, mode="same")
+
+
 def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float, periods: np.ndarray | None = None,
                    tightness: float = DP_TIGHTNESS) -> np.ndarray:
     """Ellis's (2007) dynamic-programming tracker at a fractional period; beat frames.
@@ -567,11 +625,8 @@ def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float, periods
     is read relative to its surroundings (``relative_onsets``). ``periods`` (one per frame, from
     ``tempo_path``) lets the period follow the song's tempo; without it, it is ``period`` throughout.
     """
-    x = relative_onsets(env, frame_rate)
-    x /= float(x.std()) + 1e-12
+    local = beat_score(env, frame_rate, period)
     reach = int(np.ceil(period))
-    kernel = np.exp(-0.5 * (np.arange(-reach, reach + 1) * DP_KERNEL_FRACTION / period) ** 2)
-    local = np.convolve(x, kernel, mode="same")
     n = len(local)
     # "same" is as long as the kernel where that is longer than the curve (a one-second song).
     local_period = (np.full(n, period) if periods is None
@@ -607,14 +662,15 @@ def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float, periods
     return np.concatenate([np.array(beats[::-1], dtype=int), after[after < n]])
 
 
-def fit_grid(beat_frames: np.ndarray, period: float) -> tuple[float, float, np.ndarray, np.ndarray]:
+def fit_grid(beat_frames: np.ndarray, period: float, *,
+             tolerance: float = STEADY_TOLERANCE) -> tuple[float, float, np.ndarray, np.ndarray]:
     """The straight grid ``start + k * period`` that most tracked beats lie on.
 
     The period is first chosen within ``STEADY_PERIOD_SPAN`` of ``period`` where the beats' phases
     agree most (the length of the mean of exp(2 pi i t / p)), and the phase from that mean: both
     read the whole song, so no single beat (an early pickup, a late flam) can set the grid. Then
-    ``STEADY_FIT_ROUNDS`` rounds of least squares on the beats within ``STEADY_TOLERANCE`` of it;
-    over hundreds of beats that resolves the period to a small fraction of a frame.
+    ``STEADY_FIT_ROUNDS`` rounds of least squares on the beats within ``tolerance`` (of a grid
+    step) of it; over hundreds of beats that resolves the period to a small fraction of a frame.
     Returns (start, period, which beats lie on the grid, each beat's grid index).
     """
     t = np.asarray(beat_frames, dtype=np.float64)
@@ -623,40 +679,71 @@ def fit_grid(beat_frames: np.ndarray, period: float) -> tuple[float, float, np.n
     step = float(candidates[int(np.argmax(coherence))])
     start = float(np.angle(np.exp(2j * np.pi * t / step).sum())) / (2 * np.pi) * step
     for _ in range(STEADY_FIT_ROUNDS):
-        index, on = _on_grid(t, start, step)
+        index, on = _on_grid(t, start, step, tolerance)
         if int(on.sum()) < 2 or np.unique(index[on]).size < 2:
             break
         step, start = (float(v) for v in np.polyfit(index[on], t[on], 1))
-    index, on = _on_grid(t, start, step)
+    index, on = _on_grid(t, start, step, tolerance)
     return start, step, on, index
 
 
-def _on_grid(t: np.ndarray, start: float, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Each time's nearest grid index, and whether it lies within ``STEADY_TOLERANCE`` of it."""
+def _on_grid(t: np.ndarray, start: float, step: float, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each time's nearest grid index, and whether it lies within ``tolerance`` steps of it."""
     index = np.round((t - start) / step)
-    return index, np.abs(t - (start + index * step)) < STEADY_TOLERANCE * step
+    return index, np.abs(t - (start + index * step)) < tolerance * step
 
 
-def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int) -> np.ndarray | None:
+def _grid(start: float, step: float, first: int, n_frames: int, stride: int = 1) -> np.ndarray:
+    """``start + k * step`` for k from ``first`` by ``stride`` to the end of the curve, from frame 0."""
+    grid = start + step * np.arange(first, int(np.floor((n_frames - 1 - start) / step)) + 1, stride)
+    return grid[grid >= 0]
+
+
+def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
+                score: np.ndarray | None = None) -> np.ndarray | None:
     """The tracked beats as one exact grid (fractional frames) if the song keeps a steady tempo.
 
     Most songs are made to a click: their beats are a straight line in time. Where at least
     ``STEADY_SHARE`` of the tracked beats lie on one grid, the grid itself is returned, from the
     first tracked beat to the end of the curve. It bridges a passage where the tracker slid onto the
     off-beat and back (a syncopated break), which a copy at another speed or bit rate slides
-    through differently, and it is not quantised to the 16 ms frames. ``None`` where the tempo
-    moves (rubato, tempo changes): the tracked beats stand.
+    through differently, and it is not quantised to the 16 ms frames. Where longer passages slid
+    (``half_beat_grid``, given the tracker's ``score``), the beats may still all lie on the grid's
+    beats and off-beats. ``None`` where the tempo moves (rubato, tempo changes): the tracked beats
+    stand.
     """
     if len(beat_frames) < 16:
         return None
     start, step, on, index = fit_grid(beat_frames, period)
-    if float(on.mean()) < STEADY_SHARE:
-        return None
     # From the first tracked beat on to the end of the curve, as the tracker's own grid goes on
     # past its last clear onset: ending at the last tracked beat, a copy whose last onset came a
     # frame later had one beat more (beat F 0.999 under a 0.5 s shift on a drum-kit piece).
-    grid = start + step * np.arange(int(index.min()), int(np.floor((n_frames - 1 - start) / step)) + 1)
-    return grid[grid >= 0]
+    if float(on.mean()) >= STEADY_SHARE:
+        return _grid(start, step, int(index.min()), n_frames)
+    return None if score is None else half_beat_grid(beat_frames, period, n_frames=n_frames, score=score)
+
+
+def half_beat_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
+                   score: np.ndarray) -> np.ndarray | None:
+    """A steady song whose tracked beats slid onto the off-beat for whole passages: its beat grid.
+
+    Where ``HALF_BEAT_SHARE`` of the tracked beats lie on one grid of half beats (within
+    ``STEADY_TOLERANCE`` of a beat), the beats are the half of that grid, even or odd, on which the
+    tracker's ``score`` (``beat_score``) sums higher over the whole song, if it does so by
+    ``HALF_BEAT_MARGIN``: the song's own onsets decide where its beat is, not which half the
+    tracker happened to hold in each passage. ``None`` otherwise.
+    """
+    start, step, on, index = fit_grid(beat_frames, period / 2, tolerance=2 * STEADY_TOLERANCE)
+    if float(on.mean()) < HALF_BEAT_SHARE:
+        return None
+    first = int(index.min())
+    grid = _grid(start, step, first, n_frames)
+    k = np.round((grid - start) / step).astype(int)
+    heard = np.interp(grid, np.arange(len(score), dtype=np.float64), score)
+    even, odd = float(heard[k % 2 == 0].sum()), float(heard[k % 2 == 1].sum())
+    if max(even, odd) < HALF_BEAT_MARGIN * min(even, odd):
+        return None
+    return grid[k % 2 == (1 if odd > even else 0)]
 
 
 def beat_activation(env: np.ndarray, frame_rate: float) -> np.ndarray:

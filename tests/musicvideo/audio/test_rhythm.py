@@ -226,6 +226,43 @@ def test_a_steady_song_gets_one_exact_grid_across_a_passage_on_the_off_beat() ->
     np.testing.assert_allclose(longer[400:], exact[-1] + period * np.arange(1, 4), atol=0.1)
 
 
+def half_beat_song(on: float, off: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A steady song (400 beats at 30.87 frames) whose tracked beats sat on the off-beat for 120
+    beats, as through a passage whose attacks a time-stretch smeared; and the tracker's score, a
+    bump of height ``on`` on every beat and ``off`` on every off-beat. Returns (tracked, exact, score)."""
+    period = 30.87
+    beats = tracked(period, 400, seed=7)
+    beats[40:160] = np.round(beats[40:160] + period / 2).astype(int)
+    exact = 7.3 + period * np.arange(400)
+    frames = np.arange(int(exact[-1]) + 20, dtype=np.float64)
+    score = np.zeros_like(frames)
+    for at, height in ((exact, on), (exact + period / 2, off)):
+        score += height * np.exp(-0.5 * ((frames[:, None] - at[None, :]) * 12 / period) ** 2).sum(axis=1)
+    return beats, exact, score
+
+
+def test_a_steady_song_whose_beats_slid_for_a_long_passage_gets_the_grid_its_onsets_favour() -> None:
+    beats, exact, score = half_beat_song(on=1.0, off=0.8)
+    n_frames = len(score)
+    # 30 % of the beats are off the beat grid: too many for the beat grid alone.
+    assert steady_grid(beats, 30.9, n_frames=n_frames) is None
+    grid = steady_grid(beats, 30.9, n_frames=n_frames, score=score)
+    assert grid is not None and len(grid) == 400
+    # Within half a frame everywhere (least squares over beats each jittered by up to 1.5 frames),
+    # where the slid beats were 15 frames away.
+    assert np.max(np.abs(grid - exact)) < 0.5
+    # The onsets decide which half is the beat, not the count of tracked beats on each: with the
+    # off-beats heard more, the same tracked beats give the off-beat grid.
+    _, _, swapped = half_beat_song(on=0.8, off=1.0)
+    off_grid = steady_grid(beats, 30.9, n_frames=n_frames, score=swapped)
+    assert off_grid is not None and len(off_grid) == 400
+    assert np.max(np.abs(off_grid - (exact + 30.87 / 2))) < 0.5
+    # Where the two halves are heard alike (within HALF_BEAT_MARGIN) nothing decides: the tracked
+    # beats stand.
+    _, _, even = half_beat_song(on=1.0, off=0.97)
+    assert steady_grid(beats, 30.9, n_frames=n_frames, score=even) is None
+
+
 def test_a_song_whose_tempo_moves_keeps_its_tracked_beats() -> None:
     # 200 beats at 120 BPM, then 200 at 113: no straight grid holds 90 % of them.
     first = tracked(31.25, 200, seed=1)
