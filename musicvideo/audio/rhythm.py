@@ -115,9 +115,8 @@ MIN_PULSE_CLARITY = 2.0
 # A time-stretch by a phase vocoder (librosa's time_stretch) smears each attack over its window, and
 # that onset strength halves (Wesnoth pieces 2.3-4.7 -> 1.9-2.2, every bench track 0.45-0.6 times
 # its original's; bench ``stretch_pv``), so four orchestral pieces whose original has a beat fell
-# back to the even grid.
-# Their tempogram still repeats at the beat (``pulse_periodicity``): a song passes where either
-# measure does. White and brown noise of 10-60 s read -0.02 to 0.013; the bench's tracks 0.019-0.6
+# back to the even grid. Their tempogram still repeats at the beat (``pulse_periodicity``): a song
+# passes where either measure does. White and brown noise of 10-60 s read -0.02 to 0.013; the bench's tracks 0.019-0.6
 # (heroes_rite, whose original has no pulse to follow, 0.014 and 0.001 stretched).
 MIN_PERIODICITY = 0.03
 # Samples quieter than this, relative to the song's peak, count as silence at its ends: -60 dB is
@@ -693,9 +692,9 @@ def _on_grid(t: np.ndarray, start: float, step: float, tolerance: float) -> tupl
     return index, np.abs(t - (start + index * step)) < tolerance * step
 
 
-def _grid(start: float, step: float, first: int, n_frames: int, stride: int = 1) -> np.ndarray:
-    """``start + k * step`` for k from ``first`` by ``stride`` to the end of the curve, from frame 0."""
-    grid = start + step * np.arange(first, int(np.floor((n_frames - 1 - start) / step)) + 1, stride)
+def _grid(start: float, step: float, first: int, n_frames: int) -> np.ndarray:
+    """``start + k * step`` for k from ``first`` to the end of the curve, from frame 0 on."""
+    grid = start + step * np.arange(first, int(np.floor((n_frames - 1 - start) / step)) + 1)
     return grid[grid >= 0]
 
 
