@@ -321,9 +321,9 @@ def analyze_rhythm(features: Features, *, duration_s: float, beats_per_bar: int 
         if tracker == "dbn":
             beat_frames = track_beats_dbn(env, features.frame_rate, bpm=bpm)
         else:
-            beat_frames = track_beats_dp(env, features.frame_rate, period=period, periods=periods)
-            grid = steady_grid(beat_frames, period, n_frames=env.size,
-                               score=beat_score(env, features.frame_rate, period))
+            score = beat_score(env, features.frame_rate, period)
+            beat_frames = track_beats_dp(env, features.frame_rate, period=period, periods=periods, score=score)
+            grid = steady_grid(beat_frames, period, n_frames=env.size, score=score)
             if grid is not None:
                 beat_frames, steady = grid, True
     clarity = _pulse_clarity(env, np.round(beat_frames).astype(int))
@@ -616,15 +616,16 @@ def beat_score(env: np.ndarray, frame_rate: float, period: float) -> np.ndarray:
 
 
 def track_beats_dp(env: np.ndarray, frame_rate: float, *, period: float, periods: np.ndarray | None = None,
-                   tightness: float = DP_TIGHTNESS) -> np.ndarray:
+                   tightness: float = DP_TIGHTNESS, score: np.ndarray | None = None) -> np.ndarray:
     """Ellis's (2007) dynamic-programming tracker at a fractional period; beat frames.
 
     librosa's version rounds the period to whole frames (a 3 % tempo error at 160 BPM that the
     path must keep correcting) and is fed the raw curve; here the period is exact and the curve
     is read relative to its surroundings (``relative_onsets``). ``periods`` (one per frame, from
     ``tempo_path``) lets the period follow the song's tempo; without it, it is ``period`` throughout.
+    ``score`` is ``beat_score`` of the same curve and period where the caller has it already.
     """
-    local = beat_score(env, frame_rate, period)
+    local = beat_score(env, frame_rate, period) if score is None else score
     reach = int(np.ceil(period))
     n = len(local)
     # "same" is as long as the kernel where that is longer than the curve (a one-second song).
