@@ -263,6 +263,45 @@ def test_a_steady_song_whose_beats_slid_for_a_long_passage_gets_the_grid_its_ons
     assert steady_grid(beats, 30.9, n_frames=n_frames, score=even) is None
 
 
+def wandering_song(*, heard: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A steady song (400 beats at 30.87 frames) whose tracked beats 100-169 wandered up to 0.3 of a
+    beat off the grid and back; and the tracker's score: a bump on every beat, except in that
+    passage, where the onsets are spread evenly over the beat (``heard="nothing"``: an intro pad, a
+    breakdown) or sit where the tracked beats went (``heard="wandering"``: the song moved there).
+    Returns (tracked, exact, score)."""
+    period = 30.87
+    beats = tracked(period, 400, seed=11)
+    drift = 0.3 * period * np.sin(np.pi * np.arange(70) / 70)
+    beats[100:170] = np.round(beats[100:170] + drift).astype(int)
+    exact = 7.3 + period * np.arange(400)
+    frames = np.arange(int(exact[-1]) + 20, dtype=np.float64)
+    passage = (frames >= exact[100] - period / 2) & (frames < exact[170] - period / 2)
+    if heard == "nothing":
+        bumps = np.concatenate([exact[:100], exact[170:],
+                                (exact[100] + period / 12 * np.arange(70 * 12))])
+    else:
+        bumps = np.concatenate([exact[:100], exact[170:], beats[100:170].astype(np.float64)])
+    score = np.exp(-0.5 * ((frames[:, None] - bumps[None, :]) * 12 / period) ** 2).sum(axis=1)
+    if heard == "nothing":
+        # As loud overall as the rest of the song: twelve bumps a beat, each a twelfth as high.
+        score[passage] /= 12.0
+    return beats, exact, score
+
+
+def test_a_steady_song_whose_beats_wandered_where_its_onsets_hold_no_beat_gets_its_grid() -> None:
+    beats, exact, score = wandering_song(heard="nothing")
+    n_frames = len(score)
+    # 70 of 400 beats are more than 0.12 of a beat off the grid for most of the passage: the grid
+    # alone does not hold 90 % of them.
+    assert steady_grid(beats, 30.9, n_frames=n_frames) is None
+    grid = steady_grid(beats, 30.9, n_frames=n_frames, score=score)
+    assert grid is not None and len(grid) == 400
+    assert np.max(np.abs(grid - exact)) < 0.5
+    # Where the onsets went with the tracked beats, the song moved: the tracked beats stand.
+    beats, _, score = wandering_song(heard="wandering")
+    assert steady_grid(beats, 30.9, n_frames=n_frames, score=score) is None
+
+
 def test_a_song_whose_tempo_moves_keeps_its_tracked_beats() -> None:
     # 200 beats at 120 BPM, then 200 at 113: no straight grid holds 90 % of them.
     first = tracked(31.25, 200, seed=1)
