@@ -219,7 +219,13 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   or 4 frames) before the tempogram (freezingpoint and track5 fixed; vengeful 1.00 -> 0.41, loyalists
   0.999 -> 0.33); HALF_BEAT_MARGIN 1.0 or 1.02 (calmrace's original takes the other half: 0.256 ->
   0.0); off-grid beats without onset support bridged by a local grid of +-32 beats (siege_of_laurelmor
-  MP3 0.952 -> 0.862, frantic stretch 0.935 -> 0.865, loyalists phase vocoder 0.997 -> 0.612).
+  MP3 0.952 -> 0.862, frantic stretch 0.935 -> 0.865, loyalists phase vocoder 0.997 -> 0.612); the
+  levels' tempogram read through a cubic spline instead of linearly (start1 fixed; freezingpoint's
+  phase-vocoder copy 0.664 -> 0.287, the_city_falls' Rubber Band copy 0.635 -> 0.44) or at the higher
+  of the two whole lags around each multiple (tuned frantic 0.935 -> 0.384, vengeful 1.00 -> 0.69).
+  freezingpoint's loops repeat sample for sample: its tempogram at three beats reads 0.875 in the
+  original and MP3 copy and 0.65-0.70 in the stretched copies, whose splices break the exact
+  repetition; the stretch, not the reading, takes the slower level's evidence away.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
