@@ -732,10 +732,11 @@ def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
     ``STEADY_SHARE`` of the tracked beats lie on one grid, the grid itself is returned, from the
     first tracked beat to the end of the curve. It bridges a passage where the tracker slid onto the
     off-beat and back (a syncopated break), which a copy at another speed or bit rate slides
-    through differently, and it is not quantised to the 16 ms frames. Where longer passages slid
-    (``half_beat_grid``, given the tracker's ``score``), the beats may still all lie on the grid's
-    beats and off-beats. ``None`` where the tempo moves (rubato, tempo changes): the tracked beats
-    stand.
+    through differently, and it is not quantised to the 16 ms frames. Given the tracker's ``score``,
+    beats off the grid where the onsets do not support leaving it (a passage that holds no beat) do
+    not count against it (``_holds_without_support``), and where longer passages slid
+    (``half_beat_grid``) the beats may still all lie on the grid's beats and off-beats. ``None``
+    where the tempo moves (rubato, tempo changes): the tracked beats stand.
     """
     if len(beat_frames) < 16:
         return None
