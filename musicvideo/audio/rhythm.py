@@ -761,15 +761,19 @@ def _holds_without_support(beat_frames: np.ndarray, grid_points: np.ndarray, on:
     ``grid_points`` is each tracked beat's nearest grid point, ``on`` whether the beat lies on it,
     ``grid`` the whole grid. See ``UNSUPPORTED_RATIO`` and ``GRID_SCORE_SHARE``.
     """
-    frames = np.arange(len(score), dtype=np.float64)
-    tracked = np.interp(beat_frames, frames, score)
+    tracked = _score_at(score, beat_frames)
     window = np.ones(2 * UNSUPPORTED_BEATS + 1)
     near_tracked = np.convolve(tracked, window, mode="same")
-    near_grid = np.convolve(np.interp(grid_points, frames, score), window, mode="same")
+    near_grid = np.convolve(_score_at(score, grid_points), window, mode="same")
     supported = near_tracked > UNSUPPORTED_RATIO * np.maximum(near_grid, 1e-9)
     if float((on | ~supported).mean()) < STEADY_SHARE:
         return False
-    return float(np.interp(grid, frames, score).sum()) >= GRID_SCORE_SHARE * float(tracked.sum())
+    return float(_score_at(score, grid).sum()) >= GRID_SCORE_SHARE * float(tracked.sum())
+
+
+def _score_at(score: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The tracker's score (one value per frame) read at fractional frames."""
+    return np.interp(at, np.arange(len(score), dtype=np.float64), score)
 
 
 def half_beat_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
@@ -788,7 +792,7 @@ def half_beat_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
     first = int(index.min())
     grid = _grid(start, step, first, n_frames)
     k = np.round((grid - start) / step).astype(int)
-    heard = np.interp(grid, np.arange(len(score), dtype=np.float64), score)
+    heard = _score_at(score, grid)
     even, odd = float(heard[k % 2 == 0].sum()), float(heard[k % 2 == 1].sum())
     if max(even, odd) < HALF_BEAT_MARGIN * min(even, odd):
         return None

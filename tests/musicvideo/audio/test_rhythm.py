@@ -226,6 +226,11 @@ def test_a_steady_song_gets_one_exact_grid_across_a_passage_on_the_off_beat() ->
     np.testing.assert_allclose(longer[400:], exact[-1] + period * np.arange(1, 4), atol=0.1)
 
 
+def onset_bumps(frames: np.ndarray, at: np.ndarray, period: float) -> np.ndarray:
+    """A tracker's score with a unit bump at each of ``at``, 1/12 of a beat wide, as ``beat_score`` spreads onsets."""
+    return np.exp(-0.5 * ((frames[:, None] - at[None, :]) * 12 / period) ** 2).sum(axis=1)
+
+
 def half_beat_song(on: float, off: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A steady song (400 beats at 30.87 frames) whose tracked beats sat on the off-beat for 120
     beats, as through a passage whose attacks a time-stretch smeared; and the tracker's score, a
@@ -235,9 +240,7 @@ def half_beat_song(on: float, off: float) -> tuple[np.ndarray, np.ndarray, np.nd
     beats[40:160] = np.round(beats[40:160] + period / 2).astype(int)
     exact = 7.3 + period * np.arange(400)
     frames = np.arange(int(exact[-1]) + 20, dtype=np.float64)
-    score = np.zeros_like(frames)
-    for at, height in ((exact, on), (exact + period / 2, off)):
-        score += height * np.exp(-0.5 * ((frames[:, None] - at[None, :]) * 12 / period) ** 2).sum(axis=1)
+    score = on * onset_bumps(frames, exact, period) + off * onset_bumps(frames, exact + period / 2, period)
     return beats, exact, score
 
 
@@ -281,7 +284,7 @@ def wandering_song(*, heard: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                                 (exact[100] + period / 12 * np.arange(70 * 12))])
     else:
         bumps = np.concatenate([exact[:100], exact[170:], beats[100:170].astype(np.float64)])
-    score = np.exp(-0.5 * ((frames[:, None] - bumps[None, :]) * 12 / period) ** 2).sum(axis=1)
+    score = onset_bumps(frames, bumps, period)
     if heard == "nothing":
         # As loud overall as the rest of the song: twelve bumps a beat, each a twelfth as high.
         score[passage] /= 12.0
