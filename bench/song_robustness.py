@@ -258,6 +258,7 @@ from mediakit.audio import decode_audio, write_wav  # noqa: E402
 from musicvideo.audio.analysis import AnalysisOptions, analyze_file  # noqa: E402
 from musicvideo.audio.features import ANALYSIS_SR, compute_features  # noqa: E402
 from musicvideo.audio.rhythm import Rhythm, _downbeat_phase, active_span, analyze_rhythm  # noqa: E402
+from musicvideo.audio.structure import analyze_structure  # noqa: E402
 from musicvideo.testing.synthetic import make_song, pop_song, song_of_length  # noqa: E402
 from musicvideo.testing.tempo import Span, warp_samples, warp_time  # noqa: E402
 
@@ -319,6 +320,8 @@ VARIANTS: dict[str, tuple[list[str], str]] = {
     "stretch": (["-af", f"atempo={1 / STRETCH:.6f}"], "wav"),
     "stretch_rb": (["-af", f"rubberband=tempo={1 / STRETCH:.6f}"], "wav"),
 }
+# Copies whose sections must not move either (the analysis cuts sections on its bars).
+SECTION_VARIANTS = ("shift", "shift2", "gain", "mp3")
 # Stretched as a Python user stretches a file: librosa.load (22.05 kHz mono) and librosa's phase
 # vocoder (2048-sample windows), which smears attacks far more than atempo's WSOLA or Rubber Band.
 PV_SR = 22050
@@ -332,7 +335,6 @@ def ffmpeg(src: Path, dst: Path, args: list[str]) -> Path:
 
 def rhythm_of(samples: np.ndarray, tracker: str) -> Rhythm:
     """Beats of 16 kHz mono samples with one of the trackers compared here."""
-    duration = len(samples) / ANALYSIS_SR
     if tracker == "librosa":
         features = compute_features(samples)
         _, frames = librosa.beat.beat_track(onset_envelope=features.onset_env, sr=ANALYSIS_SR,
@@ -340,9 +342,17 @@ def rhythm_of(samples: np.ndarray, tracker: str) -> Rhythm:
         beats = librosa.frames_to_time(np.asarray(frames, dtype=int), sr=ANALYSIS_SR, hop_length=features.hop)
         phase = _downbeat_phase(features, np.asarray(frames, dtype=int), 4)[0] if len(beats) >= 12 else 0
         return Rhythm(tempo_bpm=0.0, beats_s=beats, downbeats_s=beats[phase::4], beats_per_bar=4, pulse_clarity=0.0)
+    return tracked(samples, tracker)[0]
+
+
+def tracked(samples: np.ndarray, tracker: str) -> tuple[Rhythm, np.ndarray]:
+    """Beats of 16 kHz mono samples with the project's own tracker (``dp`` or ``dbn``), and the
+    section boundaries (after the first section's start) that the analysis cuts on its bars."""
     first, stop = active_span(samples)
     features = compute_features(samples[first:stop], offset_s=first / ANALYSIS_SR)
-    return analyze_rhythm(features, duration_s=duration, tracker=tracker)  # type: ignore[arg-type]
+    rhythm = analyze_rhythm(features, duration_s=len(samples) / ANALYSIS_SR, tracker=tracker)  # type: ignore[arg-type]
+    sections = analyze_structure(features, rhythm.downbeats_s, duration_s=stop / ANALYSIS_SR)
+    return rhythm, np.array([section.start_s for section in sections[1:]])
 
 
 def f_measure(reference: np.ndarray, estimated: np.ndarray) -> float:
@@ -358,10 +368,18 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
     decoded.update({v: decode_audio(p, sample_rate=ANALYSIS_SR) for v, p in files.items()})
     out: dict[str, Any] = {"duration_s": round(len(decoded["original"]) / ANALYSIS_SR, 1)}
     for tracker in trackers:
-        ref = rhythm_of(decoded["original"], tracker)
+        ref, ref_sections = tracked(decoded["original"], tracker) if tracker == "dp" else (
+            rhythm_of(decoded["original"], tracker), np.array([]))
         figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm, "steady": ref.steady}
         for variant in ALL_VARIANTS:
-            got = rhythm_of(decoded[variant], tracker)
+            if tracker == "dp" and variant in SECTION_VARIANTS:
+                got, sections = tracked(decoded[variant], tracker)
+                shift = {"shift": SHIFT_S, "shift2": LONG_SHIFT_S}.get(variant, 0.0)
+                # 1 where every section boundary is where the untouched file's is (plus the shift).
+                figures[f"sections_kept_{variant}"] = int(len(sections) == len(ref_sections) and bool(
+                    np.all(np.abs(sections - shift - ref_sections) < WINDOW_S)))
+            else:
+                got = rhythm_of(decoded[variant], tracker)
             move = {"shift": lambda t: t + SHIFT_S, "shift2": lambda t: t + LONG_SHIFT_S}.get(
                 variant, (lambda t: t * STRETCH) if variant.startswith("stretch") else (lambda t: t))
             figures[f"beat_f_{variant}"] = round(f_measure(move(ref.beats_s), got.beats_s), 3)
@@ -465,6 +483,12 @@ def main() -> None:
                 if held:
                     result[f"{tracker}_{group}_{key}_min"] = min(held)
                     result[f"{tracker}_{group}_{key}_mean"] = round(statistics.fmean(held), 3)
+        for group in groups:
+            for variant in SECTION_VARIANTS:
+                kept = [t[tracker][f"sections_kept_{variant}"] for t in result[group].values()
+                        if f"sections_kept_{variant}" in t[tracker]]
+                if kept:
+                    result[f"{tracker}_{group}_sections_kept_{variant}"] = f"{sum(kept)}/{len(kept)}"
         for plan in ("steps", "sweep"):
             warped = [t[tracker][f"beat_f_{plan}"] for t in result["warped"].values()]
             if warped:

@@ -9,7 +9,7 @@ import pytest
 
 from musicvideo.audio.features import ANALYSIS_SR, compute_features
 from musicvideo.audio.rhythm import analyze_rhythm
-from musicvideo.audio.structure import Section, analyze_structure
+from musicvideo.audio.structure import Section, _on_phrase_grid, _pick_peaks, analyze_structure
 from musicvideo.testing.synthetic import make_song, pop_song
 from tests.musicvideo.audio.util import at_16k
 
@@ -45,3 +45,33 @@ def test_too_few_bars_is_one_section() -> None:
     samples = (0.05 * rng.standard_normal(ANALYSIS_SR * 3)).astype(np.float32)
     sections = analyze_structure(compute_features(samples), np.array([0.0, 2.0]), duration_s=3.0)
     assert sections == [Section(start_s=0.0, end_s=3.0, label="A", name="verse")]
+
+
+def phrase_novelty(plateau: tuple[float, float]) -> np.ndarray:
+    """Novelty of 32 bars: strong boundaries at bars 3, 7 and 11 (phrase grid 3 mod 4), and a
+    transition over bars 18 and 19 whose two bars score ``plateau``."""
+    novelty = np.full(32, 0.1)
+    novelty[[3, 7, 11]] = [1.0, 0.8, 0.9]
+    novelty[[18, 19]] = plateau
+    return novelty
+
+
+@pytest.mark.parametrize("plateau", [(0.50, 0.49), (0.49, 0.50), (0.500, 0.476)])
+def test_a_boundary_between_two_nearly_equal_bars_goes_on_the_phrase_grid(plateau: tuple[float, float]) -> None:
+    # Which of the two bars peaks is decided by a hair (a few samples of leading silence, a
+    # re-encode): either way the section starts on bar 19, in step with the song's other parts.
+    novelty = phrase_novelty(plateau)
+    assert _pick_peaks(novelty, radius=3) == [3, 7, 11, 18 if plateau[0] > plateau[1] else 19]
+    assert _on_phrase_grid(novelty, _pick_peaks(novelty, radius=3)) == [3, 7, 11, 19]
+
+
+def test_a_clearly_stronger_bar_off_the_phrase_grid_keeps_its_boundary() -> None:
+    novelty = phrase_novelty((0.50, 0.47))        # 6 % lower on the grid: not a tie
+    assert _on_phrase_grid(novelty, _pick_peaks(novelty, radius=3)) == [3, 7, 11, 18]
+
+
+def test_a_boundary_is_not_moved_next_to_another() -> None:
+    novelty = phrase_novelty((0.50, 0.49))
+    novelty[20] = 0.45                            # a boundary two bars on stays apart from bar 19's
+    peaks = [3, 7, 11, 18, 20]
+    assert _on_phrase_grid(novelty, peaks) == peaks
