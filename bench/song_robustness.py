@@ -226,6 +226,26 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   freezingpoint's loops repeat sample for sample: its tempogram at three beats reads 0.875 in the
   original and MP3 copy and 0.65-0.70 in the stretched copies, whose splices break the exact
   repetition; the stretch, not the reading, takes the slower level's evidence away.
+- 5 Dec 2026, fourth session: sections (``sections_kept_<copy>``: 1 where every section boundary of
+  the copy is within 70 ms of the untouched file's, plus the shift), and a wider sweep of copies
+  run outside the bench on 30 tracks (tuned 8, drums 8, held-out-more 14): leading silence of 0.05,
+  0.13, 0.25, 0.37, 0.5, 0.71, 1.0, 1.29, 1.5, 1.77 and 2 s, 2 s trailing, -12 / -20 / +3 dB, MP3 at
+  64 and 320 kbit/s, AAC 128, Opus 96, mono, 48 and 22.05 kHz. Beats and downbeats held (F 1.00)
+  under every shift, trailing silence, gain, 320 kbit/s MP3, AAC and sample rate. Sections did not:
+  neverball track3's boundary at 48 s moved to 46 s in every copy with leading silence, because two
+  bars around a transition scored 0.339 / 0.340 on the novelty curve and six samples of resampler
+  ringing before the first note tipped them. A boundary off the song's phrase grid now moves to a
+  grid bar within two bars that scores within 5 % (``_on_phrase_grid`` in structure.py). Copies
+  whose sections moved, of 30 tracks, before -> after: 0.37 s and 2 s of leading silence 2 -> 0
+  each, 2 s trailing 0 -> 0, -12 dB 3 -> 2, +3 dB 3 -> 2, MP3 128 kbit/s 2 -> 2 (boundary F at
+  70 ms 0.991 -> 0.995), Opus 10 -> 9, MP3 64 kbit/s 21 -> 21 (0.841 -> 0.825); track3 now keeps
+  its sections under shift, gain and MP3 in the bench. Left as found: MP3 at 64 kbit/s changes the
+  bars' MFCCs by 0.41 standard deviations on average on the drum tracks (0.035 at 128 kbit/s), so
+  their novelty peaks move; a song-relative floor for the log-mel (40-80 dB under the mean band
+  power) brought that to 0.16-0.38 but moved sections as often. What moves by a beat there: Opus
+  flips machine_wars' bar (its kick cue at beats 2 / 3 goes 1.74 / 1.48 -> 1.58 / 1.70 of its
+  mean; downbeat F 0.00), 64 kbit/s MP3 flips frantic's (0.00) and freezingpoint's level (beat F
+  0.665, as its stretched copies); calmrace 0.716.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
