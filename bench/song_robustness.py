@@ -246,6 +246,14 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   flips machine_wars' bar (its kick cue at beats 2 / 3 goes 1.74 / 1.48 -> 1.58 / 1.70 of its
   mean; downbeat F 0.00), 64 kbit/s MP3 flips frantic's (0.00) and freezingpoint's level (beat F
   0.665, as its stretched copies); calmrace 0.716.
+  Measured and dropped: the kick cue of the bar vote (positive flux of the band under 200 Hz,
+  compressed as log(1 + 1000 x power)) compressed relative to the song's mean band power instead,
+  30 dB under it (20 and 40 gave the same on machine_wars), so that how quiet a codec leaves the
+  frames before a kick no longer scales the kick (Opus: 2.61 -> 7.44 on one of machine_wars'
+  kicks). Downbeat F on the 30 tracks, before -> after: machine_wars Opus 0.00 -> 1.00, but start1
+  Opus 1.00 -> 0.592, and where the level had already flipped, freezingpoint's 64 kbit/s MP3 and
+  atempo copies 0.667 -> 0.00, calmrace's Rubber Band copy 0.268 -> 0.00; Opus mean 0.966 -> 0.985,
+  atempo stretch mean 0.939 -> 0.917; shift, gain and 128 kbit/s MP3 1.00 either way.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
