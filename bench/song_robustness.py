@@ -284,7 +284,7 @@ import numpy as np  # noqa: E402
 
 from mediakit.audio import decode_audio, write_wav  # noqa: E402
 from musicvideo.audio.analysis import AnalysisOptions, analyze_file  # noqa: E402
-from musicvideo.audio.features import ANALYSIS_SR, compute_features  # noqa: E402
+from musicvideo.audio.features import ANALYSIS_SR, Features, compute_features  # noqa: E402
 from musicvideo.audio.rhythm import Rhythm, _downbeat_phase, active_span, analyze_rhythm  # noqa: E402
 from musicvideo.audio.structure import analyze_structure  # noqa: E402
 from musicvideo.testing.synthetic import make_song, pop_song, song_of_length  # noqa: E402
@@ -373,13 +373,19 @@ def rhythm_of(samples: np.ndarray, tracker: str) -> Rhythm:
     return tracked(samples, tracker)[0]
 
 
-def tracked(samples: np.ndarray, tracker: str) -> tuple[Rhythm, np.ndarray]:
-    """Beats of 16 kHz mono samples with the project's own tracker (``dp`` or ``dbn``), and the
-    section boundaries (after the first section's start) that the analysis cuts on its bars."""
+def tracked(samples: np.ndarray, tracker: str) -> tuple[Rhythm, Features, float]:
+    """Beats of 16 kHz mono samples with the project's own tracker (``dp`` or ``dbn``), the features
+    they were tracked on, and where the music ends (s)."""
     first, stop = active_span(samples)
     features = compute_features(samples[first:stop], offset_s=first / ANALYSIS_SR)
     rhythm = analyze_rhythm(features, duration_s=len(samples) / ANALYSIS_SR, tracker=tracker)  # type: ignore[arg-type]
-    sections = analyze_structure(features, rhythm.downbeats_s, duration_s=stop / ANALYSIS_SR)
+    return rhythm, features, stop / ANALYSIS_SR
+
+
+def with_sections(samples: np.ndarray) -> tuple[Rhythm, np.ndarray]:
+    """``dp`` beats and the section boundaries (after the first section's start) cut on their bars."""
+    rhythm, features, music_end_s = tracked(samples, "dp")
+    sections = analyze_structure(features, rhythm.downbeats_s, duration_s=music_end_s)
     return rhythm, np.array([section.start_s for section in sections[1:]])
 
 
@@ -396,22 +402,21 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
     decoded.update({v: decode_audio(p, sample_rate=ANALYSIS_SR) for v, p in files.items()})
     out: dict[str, Any] = {"duration_s": round(len(decoded["original"]) / ANALYSIS_SR, 1)}
     for tracker in trackers:
-        ref, ref_sections = tracked(decoded["original"], tracker) if tracker == "dp" else (
+        ref, ref_sections = with_sections(decoded["original"]) if tracker == "dp" else (
             rhythm_of(decoded["original"], tracker), np.array([]))
         figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm, "steady": ref.steady}
         for variant in ALL_VARIANTS:
+            shift = {"shift": SHIFT_S, "shift2": LONG_SHIFT_S}.get(variant, 0.0)
             if tracker == "dp" and variant in SECTION_VARIANTS:
-                got, sections = tracked(decoded[variant], tracker)
-                shift = {"shift": SHIFT_S, "shift2": LONG_SHIFT_S}.get(variant, 0.0)
+                got, sections = with_sections(decoded[variant])
                 # 1 where every section boundary is where the untouched file's is (plus the shift).
                 figures[f"sections_kept_{variant}"] = int(len(sections) == len(ref_sections) and bool(
                     np.all(np.abs(sections - shift - ref_sections) < WINDOW_S)))
             else:
                 got = rhythm_of(decoded[variant], tracker)
-            move = {"shift": lambda t: t + SHIFT_S, "shift2": lambda t: t + LONG_SHIFT_S}.get(
-                variant, (lambda t: t * STRETCH) if variant.startswith("stretch") else (lambda t: t))
-            figures[f"beat_f_{variant}"] = round(f_measure(move(ref.beats_s), got.beats_s), 3)
-            figures[f"downbeat_f_{variant}"] = round(f_measure(move(ref.downbeats_s), got.downbeats_s), 3)
+            scale = STRETCH if variant.startswith("stretch") else 1.0
+            figures[f"beat_f_{variant}"] = round(f_measure(ref.beats_s * scale + shift, got.beats_s), 3)
+            figures[f"downbeat_f_{variant}"] = round(f_measure(ref.downbeats_s * scale + shift, got.downbeats_s), 3)
             if variant == "shift2":
                 figures["beats_in_leading_silence"] = int(np.sum(got.beats_s < LONG_SHIFT_S - WINDOW_S))
         out[tracker] = figures

@@ -154,13 +154,14 @@ def _on_phrase_grid(novelty: np.ndarray, peaks: list[int]) -> list[int]:
     n = len(novelty)
     moved: list[int] = []
     for p in peaks:
-        if p % PHRASE_BARS != phase:
-            near = sorted(range(p - PHRASE_REACH, p + PHRASE_REACH + 1), key=lambda q: (abs(q - p), q))
-            p = next((q for q in near
-                      if q % PHRASE_BARS == phase and MIN_SECTION_BARS <= q <= n - MIN_SECTION_BARS
-                      and novelty[q] >= max((1 - PHRASE_TIE) * novelty[p], NOVELTY_THRESHOLD)
-                      and all(abs(q - o) >= MIN_SECTION_BARS for o in [*moved, *peaks] if o != p)), p)
-        moved.append(p)
+        if p % PHRASE_BARS == phase:
+            moved.append(p)
+            continue
+        near = sorted(range(p - PHRASE_REACH, p + PHRASE_REACH + 1), key=lambda q: (abs(q - p), q))
+        moved.append(next((q for q in near
+                           if q % PHRASE_BARS == phase and MIN_SECTION_BARS <= q <= n - MIN_SECTION_BARS
+                           and novelty[q] >= max((1 - PHRASE_TIE) * novelty[p], NOVELTY_THRESHOLD)
+                           and all(abs(q - o) >= MIN_SECTION_BARS for o in [*moved, *peaks] if o != p)), p))
     return sorted(set(moved))
 
 
