@@ -47,8 +47,19 @@ def dlib_has_blas() -> bool | None:
 def charcha_engine_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     # Without BLAS one dlib face embedding takes ~75 ms instead of ~15 ms, and a 10-second challenge
     # no longer verifies within its 1-second budget (bench/liveness.py).
-    if dlib_has_blas() is False:
+    blas = dlib_has_blas()
+    if blas is False:
         return [Warning("dlib was built without BLAS: face identity checks are about 5x slower.",
                         hint="apt-get install libopenblas-dev, then pip install --force-reinstall --no-cache-dir "
                              "--no-binary dlib dlib==20.0.1", id="charcha.W003")]
+    if blas and settings.CHARCHA_IDENTITY_BACKEND in ("dlib", "auto"):
+        from charcha.vision.identity import DlibIdentity, insightface_model_dir
+        from charcha.vision.types import LivenessInputError
+
+        if settings.CHARCHA_IDENTITY_BACKEND == "dlib" or insightface_model_dir() is None:
+            # Loading runs the model's self-test on a fixed picture (~0.5 s).
+            try:
+                DlibIdentity()
+            except LivenessInputError as exc:
+                return [Error(exc.message, id="charcha.E004")]
     return []

@@ -64,6 +64,7 @@ ERROR_CODES: dict[str, str] = {
     "frames_empty": "No camera frames were given to check.",
     "frames_erased": "The pictures of this challenge have been erased.",
     "frames_mismatch": "Each frame needs exactly one capture time.",
+    "identity_backend_faulty": "The face identity model gives wrong results on this server.",
     "identity_backend_unavailable": "The face identity model is not installed on this server.",
     "identity_backend_unknown": "The configured face identity backend is unknown.",
     "kek_invalid": "A key-encryption key is not valid.",

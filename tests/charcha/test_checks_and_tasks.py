@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import numpy as np
 import pytest
 from django.conf import settings as django_settings
 
@@ -70,3 +71,22 @@ def test_the_retention_task_runs_the_sweep() -> None:
     result = celery_app.tasks["charcha.retention_sweep"].apply().get()
     assert result == {"consents_ended": 0, "erasures_resumed": 0, "challenges_expired": 0, "digests_pruned": 0,
                       "decisions_resumed": 0}
+
+
+def test_an_identity_model_that_miscomputes_is_reported(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    import dlib
+
+    settings.CHARCHA_IDENTITY_BACKEND = "dlib"
+    real = dlib.face_recognition_model_v1
+
+    class Skewed:
+        def __init__(self, path: str) -> None:
+            self._net = real(path)
+
+        def compute_face_descriptor(self, chips: Any) -> Any:
+            return [d * 1.5 for d in np.asarray(self._net.compute_face_descriptor(chips))]
+
+    monkeypatch.setattr(dlib, "face_recognition_model_v1", Skewed)
+    found = charcha_engine_check()
+    assert ids(found) == ["charcha.E004"]
+    assert "known value" in found[0].msg
