@@ -254,6 +254,25 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   Opus 1.00 -> 0.592, and where the level had already flipped, freezingpoint's 64 kbit/s MP3 and
   atempo copies 0.667 -> 0.00, calmrace's Rubber Band copy 0.268 -> 0.00; Opus mean 0.966 -> 0.985,
   atempo stretch mean 0.939 -> 0.917; shift, gain and 128 kbit/s MP3 1.00 either way.
+- 5 Dec 2026, fifth session: the metrical level alone, measured on the tempo ``_song_tempo`` picks
+  for the untouched file and for its MP3, atempo, Rubber Band and phase-vocoder copies, 38 tracks
+  (every set above), 152 copies; a copy "flips" where its tempo is more than 4 % off the original's
+  times the stretch. Now: 12 flips (freezingpoint 90 -> 171 in all three stretches, track5 80 ->
+  152 under atempo and the phase vocoder, start1 125 -> 89 and frantic 121 -> 173 under Rubber
+  Band, heroes_rite (no clear beat) and siege_of_laurelmor (tempo changes)); 18 synthetic songs
+  at 70-175 BPM: those at 160 and 175 BPM read at half tempo. The ties behind the flips are 1-10 %:
+  freezingpoint scores 90 / 179 BPM 0.911 / 0.899 with the prior and 1.043 / 0.967 without it,
+  its atempo copy 0.938 / 1.017 without it, so the evidence itself flips, not the prior. Measured
+  and dropped: a flat-topped prior (flat between 80-160, 90-150, 95-145 or 100-140 BPM, the same
+  Gaussian tails): 12-23 flips and 6-12 synthetic songs at half tempo; the tempogram's decay with
+  lag divided out (an exponential fitted to the peaks' prominence over 0.3-4 s or 0.3-6 s, applied
+  to the peaks or to all of it): 10-12 flips, the same ones, freezingpoint still flipped. The
+  half-period weight at 0.35 or 0.25: 11 flips, other tracks (Freeway, Jungle, MadeiraStew). The
+  prior's width below 120 BPM at 0.65 octave (0.8 now): 6 flips, freezingpoint, track5 and start1
+  consistent, because freezingpoint and track5 are then read at 180 and 160 BPM in every copy,
+  the original included. Not taken: it is a knife edge, not evidence. At 0.6 the synthetic songs
+  at 70 BPM are read at 140 and calmrace and MadeiraStew flip (9 flips); at 0.7 and 0.75, 10 and
+  9 flips, track5 and start1 back. Which of 90 and 180 is freezingpoint's beat nobody here knows.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
