@@ -277,11 +277,13 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   drums / more: shift 8/8, 8/8, 8/8, 14/14; shift2 the same; gain 7/8, 7/8, 8/8, 14/14; MP3 7/8,
   3/8, 7/8, 14/14. The two gain copies that moved add a boundary where a bar's novelty sat at the
   threshold (0.3): battle's bar 53 0.300 -> 0.302, loyalists' bars 28 and 36 0.296 / 0.294 ->
-  0.303 / 0.300. -6 dB raises the whole scaled novelty curve by 1-2 %, through the absolute
-  -100 dB floor of the log-mel behind the MFCCs (a constant offset of the log-mel reaches only
-  c0, which the sections drop). A floor relative to the song would make them exactly
-  gain-invariant; relative floors of 40-80 dB were measured against codecs above, not yet
-  against gain.
+  0.303 / 0.300. -6 dB raises the whole scaled novelty curve by 1-2 %. Not through the scale of
+  the features: the log-mel floor (-100 dB) and the kick cue's compression scaled with the song's
+  RMS (the same at a median bench level, 0.14) changed no figure of this bench, the two gain copies
+  included. What a gain copy changes is its 16-bit quantisation noise, which stays where it was
+  while the music drops 6 dB, in the bands the encoder left empty; only a floor above that noise
+  hides it, and floors 40-80 dB under the mean band power moved more codec copies' sections
+  (above).
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
