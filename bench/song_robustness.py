@@ -280,10 +280,10 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   0.303 / 0.300. -6 dB raises the whole scaled novelty curve by 1-2 %. Not through the scale of
   the features: the log-mel floor (-100 dB) and the kick cue's compression scaled with the song's
   RMS (the same at a median bench level, 0.14) changed no figure of this bench, the two gain copies
-  included. Not measured yet, the likeliest cause left: the copy's 16-bit quantisation noise,
-  which stays where it was while the music drops 6 dB, in the bands the encoder left empty; only a
-  floor above that noise would hide it, and floors 40-80 dB under the mean band power moved more
-  codec copies' sections (above).
+  included. The cause is the copy's 16-bit quantisation noise, which stays where it was while the
+  music drops 6 dB: the same -6 dB copies written as 32-bit float WAV keep every section (battle,
+  loyalists), written as 16-bit they move. Only a floor above that noise would hide it, and
+  floors 40-80 dB under the mean band power moved more codec copies' sections (above).
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
