@@ -82,6 +82,8 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
    vocoder or Rubber Band smears attacks until on- and off-beat eighths weigh alike in a passage,
    and a copy held the off-beat there: machine_wars' phase-vocoder copy for 80 s (beat F 0.69 ->
    1.00), loyalists' Rubber Band and phase-vocoder copies for their first 60 s (0.62 -> 1.00).
+   Where the two halves' onsets tie (eighths as loud as the beats), the kick drum picks the half:
+   etr calmrace's original slid onto the off-beat at 28 s, its atempo copy did not (0.26 -> 1.00).
    A steady song with a passage whose onsets hold no beat (an intro pad, a breakdown) had tracked
    beats that wandered there, each copy its own way, and fell short of the share: an off-grid beat
    now counts against the grid only where its onsets support it (``UNSUPPORTED_RATIO``) and the
@@ -265,6 +267,18 @@ UNSUPPORTED_BEATS = 4
 GRID_SCORE_SHARE = 0.92
 HALF_BEAT_SHARE = 0.96
 HALF_BEAT_MARGIN = 1.05
+# Where the two halves are heard alike (within HALF_BEAT_MARGIN: eighths as loud as the beats), the
+# kick drum decides, as it does for the bar (``_bar_cues``): the half on which the low-band flux sums
+# KICK_HALF_MARGIN times higher is the beat. On the bench's 38 tracks and 7 copies each, the one song
+# that reaches this is etr calmrace (87.5 BPM): its original, MP3, gain, shift and phase-vocoder
+# copies slid onto the off-beat at 28-34 s and stayed there (halves 0.97-0.98 of each other), while
+# its atempo and Rubber Band copies held one grid, on the half with 2.0 times the kick. Kick on the
+# two halves 2.2-2.4 : 1 in every copy that slid; beat F under atempo and Rubber Band 0.256 -> 0.997,
+# phase vocoder 0.963 -> 1.00; every other copy's beats unchanged. The copies whose halves the onsets
+# do decide (EarthRise 1.06-1.12, machine_wars and loyalists 1.17-1.25, xmoto speeditup's atempo copy
+# 1.27) keep that choice even where the kick leans the other way (EarthRise 0.69-0.89, speeditup
+# 0.06): there the onsets, not the low band, say where every other copy's grid is.
+KICK_HALF_MARGIN = 1.5
 # A bar vote won by less than this (winner over runner-up, less one) is reported as "unclear_bar".
 # On the bench's 16 real tracks, the votes that flipped between a track and its MP3 or stretched
 # copy were all won by 0.001-0.038 in one of the two (the_city_falls 0.005-0.009, legends_of_the_north
@@ -348,7 +362,7 @@ def analyze_rhythm(features: Features, *, duration_s: float, beats_per_bar: int 
         else:
             score = beat_score(env, features.frame_rate, period)
             beat_frames = track_beats_dp(env, features.frame_rate, period=period, periods=periods, score=score)
-            grid = steady_grid(beat_frames, period, n_frames=env.size, score=score)
+            grid = steady_grid(beat_frames, period, n_frames=env.size, score=score, kick=features.low_onset)
             if grid is not None:
                 beat_frames, steady = grid, True
     clarity = _pulse_clarity(env, np.round(beat_frames).astype(int))
@@ -725,7 +739,7 @@ def _grid(start: float, step: float, first: int, n_frames: int) -> np.ndarray:
 
 
 def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
-                score: np.ndarray | None = None) -> np.ndarray | None:
+                score: np.ndarray | None = None, kick: np.ndarray | None = None) -> np.ndarray | None:
     """The tracked beats as one exact grid (fractional frames) if the song keeps a steady tempo.
 
     Most songs are made to a click: their beats are a straight line in time. Where at least
@@ -751,7 +765,7 @@ def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
         return None
     if _holds_without_support(beat_frames, start + index * step, on, grid, score):
         return grid
-    return half_beat_grid(beat_frames, period, n_frames=n_frames, score=score)
+    return half_beat_grid(beat_frames, period, n_frames=n_frames, score=score, kick=kick)
 
 
 def _holds_without_support(beat_frames: np.ndarray, grid_points: np.ndarray, on: np.ndarray,
@@ -777,14 +791,16 @@ def _score_at(score: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 def half_beat_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
-                   score: np.ndarray) -> np.ndarray | None:
+                   score: np.ndarray, kick: np.ndarray | None = None) -> np.ndarray | None:
     """A steady song whose tracked beats slid onto the off-beat for whole passages: its beat grid.
 
     Where ``HALF_BEAT_SHARE`` of the tracked beats lie on one grid of half beats (within
     ``STEADY_TOLERANCE`` of a beat), the beats are the half of that grid, even or odd, on which the
     tracker's ``score`` (``beat_score``) sums higher over the whole song, if it does so by
     ``HALF_BEAT_MARGIN``: the song's own onsets decide where its beat is, not which half the
-    tracker happened to hold in each passage. ``None`` otherwise.
+    tracker happened to hold in each passage. Where they do not, the half on which the low-band
+    flux ``kick`` sums ``KICK_HALF_MARGIN`` times higher (the kick drum lands on the beat). ``None``
+    otherwise.
     """
     start, step, on, index = fit_grid(beat_frames, period / 2, tolerance=2 * STEADY_TOLERANCE)
     if float(on.mean()) < HALF_BEAT_SHARE:
@@ -795,8 +811,20 @@ def half_beat_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
     heard = _score_at(score, grid)
     even, odd = float(heard[k % 2 == 0].sum()), float(heard[k % 2 == 1].sum())
     if max(even, odd) < HALF_BEAT_MARGIN * min(even, odd):
-        return None
+        if kick is None:
+            return None
+        hits = _kick_at(kick, grid)
+        even, odd = float(hits[k % 2 == 0].sum()), float(hits[k % 2 == 1].sum())
+        if max(even, odd) < KICK_HALF_MARGIN * min(even, odd):
+            return None
     return grid[k % 2 == (1 if odd > even else 0)]
+
+
+def _kick_at(kick: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The low-band flux (``Features.low_onset``) at fractional frames: its highest within two frames."""
+    padded = np.pad(kick, 2)
+    frames = np.clip(np.round(at).astype(int), 0, len(kick) - 1) + 2
+    return np.asarray(np.max(np.stack([padded[frames + k] for k in range(-2, 3)]), axis=0))
 
 
 def beat_activation(env: np.ndarray, frame_rate: float) -> np.ndarray:

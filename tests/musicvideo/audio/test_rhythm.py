@@ -266,6 +266,37 @@ def test_a_steady_song_whose_beats_slid_for_a_long_passage_gets_the_grid_its_ons
     assert steady_grid(beats, 30.9, n_frames=n_frames, score=even) is None
 
 
+
+def kick_at(frames: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """A low-band flux (``Features.low_onset``) with one unit step at each of ``at``."""
+    kick = np.zeros(len(frames))
+    kick[np.round(at).astype(int)] = 1.0
+    return kick
+
+
+def test_a_slid_steady_song_whose_halves_are_heard_alike_gets_the_half_its_kick_drum_is_on() -> None:
+    beats, exact, even = half_beat_song(on=1.0, off=0.97)
+    frames = np.arange(len(even), dtype=np.float64)
+    half = 30.87 / 2
+    # The onsets tie (within HALF_BEAT_MARGIN), as on a track whose eighths are as loud as its
+    # beats: the kick drum says where the beat is.
+    grid = steady_grid(beats, 30.9, n_frames=len(even), score=even, kick=kick_at(frames, exact))
+    assert grid is not None and len(grid) == 400
+    assert np.max(np.abs(grid - exact)) < 0.5
+    off_grid = steady_grid(beats, 30.9, n_frames=len(even), score=even, kick=kick_at(frames, exact + half))
+    assert off_grid is not None and len(off_grid) == 400
+    assert np.max(np.abs(off_grid - (exact + half))) < 0.5
+    # A kick on every half beat, or a kick that leans less than KICK_HALF_MARGIN: nothing decides.
+    both = kick_at(frames, np.concatenate([exact, exact + half]))
+    assert steady_grid(beats, 30.9, n_frames=len(even), score=even, kick=both) is None
+    # Every beat and three of every four off-beats: 1.33 times as much kick on the beats.
+    lean = kick_at(frames, np.concatenate([exact, (exact + half)[np.arange(400) % 4 != 0]]))
+    assert steady_grid(beats, 30.9, n_frames=len(even), score=even, kick=lean) is None
+    # Where the onsets decide, they do, whatever the kick: the off-beats heard more win.
+    _, _, swapped = half_beat_song(on=0.8, off=1.0)
+    by_onsets = steady_grid(beats, 30.9, n_frames=len(even), score=swapped, kick=kick_at(frames, exact))
+    assert by_onsets is not None and np.max(np.abs(by_onsets - (exact + half))) < 0.5
+
 def wandering_song(*, heard: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A steady song (400 beats at 30.87 frames) whose tracked beats 100-169 wandered up to 0.3 of a
     beat off the grid and back; and the tracker's score: a bump on every beat, except in that
