@@ -284,6 +284,31 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   music drops 6 dB: the same -6 dB copies written as 32-bit float WAV keep every section (battle,
   loyalists), written as 16-bit they move. Only a floor above that noise would hide it, and
   floors 40-80 dB under the mean band power moved more codec copies' sections (above).
+- 6 Dec 2026: calmrace, read against its kick drum. The original (and its MP3, gain, shift and
+  phase-vocoder copies) slid onto the off-beat at 28-34 s and stayed there; its atempo and Rubber
+  Band copies held one grid. From 30 s on the onset mass per twelfth of a beat is 36-45 % on the
+  half beat and 34-39 % on the beat (eighths as loud as the beats), so the tracker's score gave
+  the two halves 0.97-0.98 of each other, under HALF_BEAT_MARGIN; the low-band flux gave 58-83 % to
+  the beat and 7-10 % to the half beat, and 2.2-2.4 : 1 summed over every copy that slid. Where the
+  onsets tie, the kick drum now picks the half (``KICK_HALF_MARGIN`` 1.5 in rhythm.py). On cached
+  features of all 38 tracks' 8 versions, only calmrace's figures changed: beat F atempo 0.256 ->
+  0.997, Rubber Band 0.256 -> 0.997, phase vocoder 0.963 -> 1.00; downbeat F atempo 0.00 -> 1.00,
+  Rubber Band 0.268 -> 0.00 and phase vocoder 0.976 -> 0.00 (its bar vote is itself a near tie,
+  2.41 / 2.35 on two neighbouring beats, reported ``unclear_bar``). Full run after the change:
+  held_out_more atempo min / mean 0.256 / 0.898 -> 0.663 / 0.951 (>= 0.95 on 12 of 14: freezingpoint
+  0.665 and track5 0.663 are left, both a metrical level), Rubber Band 0.256 / 0.871 -> 0.280 /
+  0.924, phase vocoder 0.663 / 0.941 -> 0.663 / 0.944; every other figure as in the fifth session
+  (tuned atempo 0.935 / 0.985, held-out Wesnoth 0.292 / 0.825, MP3 min 0.948, gain min 0.992, drums
+  0.999 / 1.00; warped steps 0.954, sweep 0.909; sections kept as before); synthetic 0.997; a
+  3-minute song 0.627 s. The copies that reach the same choice with halves the onsets do tell apart
+  keep the onsets' half even where the kick leans the other way (EarthRise 1.06-1.12 by the onsets,
+  kick 0.69-0.89; xmoto speeditup's atempo copy 1.27, kick 0.06), and stay consistent with their
+  other copies. Level, measured the same day on the metrical level alone (the fifth session's
+  method, 152 copies): the level scored on two multiples instead of three, 16 flips (Freeway and
+  the_city_falls flip in all three stretches); on every multiple within a fixed span of lags, so
+  that both levels of a 2:1 pair read the same lags, 13, 11, 13 and 10 flips for 1.5, 2, 3 and 4 s
+  (12 now), each moving the flips to other tracks: not taken. The synthetic songs at 150 BPM are read
+  at 75 too (160 and 175 were found before), under every variant.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
