@@ -288,8 +288,9 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   phase-vocoder copies) slid onto the off-beat at 28-34 s and stayed there; its atempo and Rubber
   Band copies held one grid. From 30 s on the onset mass per twelfth of a beat is 36-45 % on the
   half beat and 34-39 % on the beat (eighths as loud as the beats), so the tracker's score gave
-  the two halves 0.97-0.98 of each other, under HALF_BEAT_MARGIN; the low-band flux gave 58-83 % to
-  the beat and 7-10 % to the half beat, and 2.2-2.4 : 1 summed over every copy that slid. Where the
+  the two halves 0.97-0.98 of each other, under HALF_BEAT_MARGIN; over 40-100 s the low-band flux
+  gave 48-78 % to the beat's twelfth and 7-10 % to the half beat's, and 2.2-2.4 : 1 summed over
+  the whole of every copy that slid. Where the
   onsets tie, the kick drum now picks the half (``KICK_HALF_MARGIN`` 1.5 in rhythm.py). On cached
   features of all 38 tracks' 8 versions, only calmrace's figures changed: beat F atempo 0.256 ->
   0.997, Rubber Band 0.256 -> 0.997, phase vocoder 0.963 -> 1.00; downbeat F atempo 0.00 -> 1.00,
