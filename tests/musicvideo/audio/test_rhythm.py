@@ -29,7 +29,9 @@ from musicvideo.testing.synthetic import make_song, pop_song
 from tests.musicvideo.audio.util import at_16k
 
 
-@pytest.mark.parametrize(("tempo", "lead_in"), [(90.0, 0.37), (120.0, 0.0), (140.0, 1.1)])
+# 150 BPM: read at 75 while the tempo prior was 0.8 octave wide below 120 BPM (TEMPO_PRIOR_OCTAVES_SLOWER);
+# 70: read at 140 at 0.6.
+@pytest.mark.parametrize(("tempo", "lead_in"), [(70.0, 0.2), (90.0, 0.37), (120.0, 0.0), (140.0, 1.1), (150.0, 0.6)])
 def test_beats_and_downbeats_match_the_grid(tempo: float, lead_in: float) -> None:
     song = make_song(pop_song(tempo_bpm=tempo, repeats=1, vocals=False, lead_in_s=lead_in))
     samples = at_16k(song)
