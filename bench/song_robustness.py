@@ -310,6 +310,21 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   that both levels of a 2:1 pair read the same lags, 13, 11, 13 and 10 flips for 1.5, 2, 3 and 4 s
   (12 now), each moving the flips to other tracks: not taken. The synthetic songs at 150 BPM are read
   at 75 too (160 and 175 were found before), under every variant.
+- 6 Dec 2026, later: the tempo prior 0.65 octave wide below 120 BPM instead of 0.8
+  (``TEMPO_PRIOR_OCTAVES_SLOWER``). Measured last session on the level alone (6 flips instead of 12)
+  and not taken then; measured again after the kick-drum half above, in a full run (before -> after):
+  held_out_more atempo min / mean 0.663 / 0.951 -> 0.996 / 0.999 (>= 0.95 on 14 of 14: freezingpoint
+  0.665 -> 1.00, track5 0.663 -> 0.996; both now read at 180 and 160 BPM in every copy, the original
+  included), Rubber Band 0.280 / 0.924 -> 0.996 / 0.999 (start1 0.28 -> 1.00), phase vocoder 0.663 /
+  0.944 -> 0.902 / 0.991; its downbeat F under atempo min 0.667 -> 0.982. Synthetic pop songs at 150
+  BPM are read at 150 (75 before; 160 and 175 still at half tempo); the bench's synthetic set 0.997.
+  Costs: freezingpoint's MP3 copy votes another bar at the faster level (downbeat F 1.00 -> 0.00, its
+  sections move: MP3 sections kept 14/14 -> 13/14); siege_of_laurelmor's phase-vocoder copy 0.49 ->
+  0.255 (held-out phase-vocoder mean 0.651 -> 0.621); warped City's sweep 0.909 -> 0.884 (sweep min,
+  a figure with a truth). Every other figure unchanged (tuned atempo 0.935 / 0.985, held-out Wesnoth
+  0.292 / 0.825, MP3 min 0.948, gain min 0.992; drums 0.999 / 1.00; sections kept otherwise as
+  before); a 3-minute song 0.675 s. Level flips at 0.6 / 0.65 / 0.7 / 0.75 / 0.8: 9 / 6 / 10 / 9 /
+  12: not a wide optimum.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
