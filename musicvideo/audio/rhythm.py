@@ -933,8 +933,7 @@ def _bar_cues(features: Features, beat_frames: np.ndarray, beats_per_bar: int) -
     cos = np.sum(before * after, axis=0) / np.maximum(
         np.linalg.norm(before, axis=0) * np.linalg.norm(after, axis=0), 1e-9)
     change = 1.0 - cos
-    padded = np.pad(features.low_onset, 2)
-    kick = np.max(np.stack([padded[beat_frames + k] for k in range(5)]), axis=0)
+    kick = _kick_at(features.low_onset, beat_frames)
     keep = slice(beats_per_bar, len(beat_frames) - 1)
     change, kick = change[keep], kick[keep]
     # Each cue is capped at its 95th percentile: one huge step (a drum fill, a tutti entry) must
