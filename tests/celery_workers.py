@@ -22,6 +22,7 @@ from config.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[1]
 StartWorker = Callable[[], "subprocess.Popen[bytes]"]
+LOG_TAIL_LINES = 200
 
 
 def require_services() -> tuple[str, str]:
@@ -72,3 +73,9 @@ def celery_workers(log_dir: Path, *, queue: str, env: Mapping[str, str],
                 proc.wait(timeout=stop_timeout_s)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        # A worker's traceback lives only in its log, under a tmp_path that CI does not keep; pytest
+        # shows what is printed here beside a failed test (and swallows it for a passing one).
+        for log_path in sorted(log_dir.glob("worker-*.log")):
+            lines = log_path.read_text(errors="replace").splitlines()
+            print(f"----- {log_path.name}: last {min(len(lines), LOG_TAIL_LINES)} of {len(lines)} lines -----")
+            print("\n".join(lines[-LOG_TAIL_LINES:]))
