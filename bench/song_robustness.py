@@ -325,6 +325,17 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   0.292 / 0.825, MP3 min 0.948, gain min 0.992; drums 0.999 / 1.00; sections kept otherwise as
   before); a 3-minute song 0.675 s. Level flips at 0.6 / 0.65 / 0.7 / 0.75 / 0.8: 9 / 6 / 10 / 9 /
   12: not a wide optimum.
+- 6 Dec 2026, night: three misses read beat by beat (atempo and MP3 copies against the original,
+  per 10 s). frantic's atempo copy (0.935) differs in one window only, 40-50 s: the original holds
+  an exact 0.521 s grid through a syncopated passage whose strongest onsets (39.98, 41.88, 47.09 s)
+  sit 0.15 s after its beats, and the copy, where atempo made them 7-37 % stronger, follows them
+  for 19 beats and rejoins at 48 s. casualties_of_war's MP3 copy (0.948) differs only in 300-323 s,
+  0.11-0.13 s (a quarter beat) off; the path's tempogram there reads 0.58-0.77 at 1-3 periods
+  (0.25-0.81 over the song), so the coda is not pulse-less, and the DP's local score weighted by
+  that local pulse strength (0 below 0.1, 1 above 0.3, so a pulse-less passage would coast on the
+  path's period) left F at 0.948: dropped. the_city_falls's atempo copy (0.759) differs in patches
+  over the whole piece (0-10, 50-90, 140-150, 200-260 s), and where the copies agree their beats
+  are still 5-37 ms apart (median per 10 s): a rubato piece whose attacks atempo moves by that much.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
