@@ -336,6 +336,25 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   path's period) left F at 0.948: dropped. the_city_falls's atempo copy (0.759) differs in patches
   over the whole piece (0-10, 50-90, 140-150, 200-260 s), and where the copies agree their beats
   are still 5-37 ms apart (median per 10 s): a rubato piece whose attacks atempo moves by that much.
+- 6 Dec 2026, second session: the music's two ends. xmoto foxrun, a loop that starts and ends on
+  its beat, had one beat more in its MP3 copy (beat F 0.995): the copy opened 6 samples earlier
+  (pre-echo above the -60 dB floor), so its grid point at the start fell inside the music (it was
+  0.02 frame before it in the original), and with one frame more its grid point at the very end
+  too. A steady grid's point up to 0.12 beat before the music is now its first beat, placed where
+  the music starts, and no beat lies in the last 0.12 beat of the music (``_grid``, ``END_MARGIN``).
+  Full run, before -> after: held_out_more MP3 min 0.995 -> 1.00 (all 14), atempo min 0.996 -> 1.00,
+  Rubber Band 0.996 -> 0.998; synthetic 0.997 -> 1.00; legends_of_the_north MP3 0.963 -> 0.964,
+  stretch 0.948 -> 0.949, the_city_falls MP3 0.961 -> 0.962; EarthRise phase vocoder 1.00 -> 0.999;
+  every other beat and downbeat figure unchanged (tuned atempo 0.935 / 0.985, held-out Wesnoth
+  0.292 / 0.826, MP3 min 0.948, gain min 0.992; drums 0.999 / 1.00). A 3-minute song: 0.90 s with
+  another process on the second core. Measured and dropped: heroes_rite's fallback grid at its
+  own estimated pace, fitted to its sounding span in whole phrases (the span is the same to 1 ms
+  in every copy, scaled), but its tempo estimate is not: 113.6 BPM in the original, 113.4 in the
+  MP3 copy (one phrase fewer: MP3 F 1.00 -> 0.275) and 135.8 in the atempo copy (scaled back).
+  casualties_of_war's coda (300-323 s), where its gain copy slides 0.1 s for 5 beats and its MP3
+  copy for 33: the slid beats gather more onset score than the original's in both copies (266.7 /
+  263.7 in the original, 280.3 / 272.8 in the MP3 copy) but run 2 % fast, one beat more in 25 s,
+  where the tempo path holds the song's period; the original's DP holds it too.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency

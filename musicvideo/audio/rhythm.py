@@ -247,6 +247,10 @@ STEADY_SHARE = 0.9
 STEADY_TOLERANCE = 0.12                     # of a beat period: 60 ms at 120 BPM
 STEADY_PERIOD_SPAN = 0.004                  # the grid's period is searched within +-0.4 % of the song's
 STEADY_FIT_ROUNDS = 4
+# No beat in the last eighth of a beat of the music: a song that ends on its beat (a game loop, a
+# sequencer's export) has its next grid point within a few samples of the end, on either side by
+# the copy (one frame more in an MP3 copy of xmoto foxrun gave it a beat at the very end).
+END_MARGIN = STEADY_TOLERANCE
 # A steady song whose tracked beats sat on the off-beat for a whole passage (the stretched copy's
 # attacks smeared so that on- and off-beat eighths weigh the same there) is off one grid for more
 # than a tenth of its beats, yet on a grid of half beats (``half_beat_grid``). Measured on the
@@ -382,13 +386,13 @@ def analyze_rhythm(features: Features, *, duration_s: float, beats_per_bar: int 
         # on random flux peaks, and say so.
         warnings.append("no_clear_beat")
         period = 60.0 / start_bpm
-        beats_s = np.arange(features.offset_s, max(end_s - 1e-6, features.offset_s), period)
+        beats_s = np.arange(features.offset_s, max(end_s - END_MARGIN * period, features.offset_s), period)
         if beats_s.size == 0:
             beats_s = np.array([features.offset_s])
         tempo = start_bpm
     else:
         beats_s = features.offset_s + beat_frames / features.frame_rate
-        beats_s = beats_s[beats_s < end_s]
+        beats_s = beats_s[beats_s < end_s - END_MARGIN * 60.0 / bpm]
         tempo = 60.0 / beat_period(beats_s)
     local_frames = features.time_to_frame(beats_s)
     fallback = bool(warnings)
@@ -742,10 +746,19 @@ def _on_grid(t: np.ndarray, start: float, step: float, tolerance: float) -> tupl
     return index, np.abs(t - (start + index * step)) < tolerance * step
 
 
-def _grid(start: float, step: float, first: int, n_frames: int) -> np.ndarray:
-    """``start + k * step`` for k from ``first`` to the end of the curve, from frame 0 on."""
-    grid = start + step * np.arange(first, int(np.floor((n_frames - 1 - start) / step)) + 1)
-    return grid[grid >= 0]
+def _grid(start: float, step: float, first: int, n_frames: int, *, lead: float) -> np.ndarray:
+    """``start + k * step`` for k from ``first`` to the end of the curve, from frame 0 on.
+
+    A point up to ``lead`` frames before the curve's start is the beat the music starts on, and is
+    placed at frame 0: a song rendered from a sequencer starts on its first beat, so that beat's
+    grid point sits within a few samples of the start, on either side by the copy (an MP3 copy
+    of xmoto foxrun opened 6 samples earlier and had one beat more: beat F 0.995).
+    """
+    ks = np.arange(first, int(np.floor((n_frames - 1 - start) / step)) + 1)
+    if -lead <= start + (first - 1) * step < 0:
+        ks = np.arange(first - 1, ks[-1] + 1 if ks.size else first)
+    grid = start + step * ks
+    return np.maximum(grid[grid >= -lead], 0.0)
 
 
 def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
@@ -768,7 +781,7 @@ def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
     # From the first tracked beat on to the end of the curve, as the tracker's own grid goes on
     # past its last clear onset: ending at the last tracked beat, a copy whose last onset came a
     # frame later had one beat more (beat F 0.999 under a 0.5 s shift on a drum-kit piece).
-    grid = _grid(start, step, int(index.min()), n_frames)
+    grid = _grid(start, step, int(index.min()), n_frames, lead=STEADY_TOLERANCE * step)
     if float(on.mean()) >= STEADY_SHARE:
         return grid
     if score is None:
@@ -815,8 +828,7 @@ def half_beat_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
     start, step, on, index = fit_grid(beat_frames, period / 2, tolerance=2 * STEADY_TOLERANCE)
     if float(on.mean()) < HALF_BEAT_SHARE:
         return None
-    first = int(index.min())
-    grid = _grid(start, step, first, n_frames)
+    grid = _grid(start, step, int(index.min()), n_frames, lead=2 * STEADY_TOLERANCE * step)
     k = np.round((grid - start) / step).astype(int)
     heard = _score_at(score, grid)
     even, odd = float(heard[k % 2 == 0].sum()), float(heard[k % 2 == 1].sum())

@@ -79,6 +79,26 @@ def test_a_quieter_copy_has_the_same_beats_and_bars(excerpt: tuple[np.ndarray, A
     assert mir_eval.beat.f_measure(np.asarray(reference.downbeats_s), np.asarray(quieter.downbeats_s)) == 1.0
 
 
+@pytest.mark.parametrize(("lead", "tail"), [(6, 0), (0, 6), (40, 40)])
+def test_music_cut_on_its_beats_has_one_beat_at_its_start_and_none_at_its_end(lead: int, tail: int) -> None:
+    # A loop or a sequencer's export starts on a beat and ends on one; a copy may open or close a
+    # few samples earlier or later (an MP3 copy of a game loop, 6 samples), and the grid point at
+    # each end fell inside the music in one copy and outside in the other: one beat more or less.
+    samples = load(EXCERPTS[0])
+    beats = np.asarray(analyze_samples(samples, options=NO_LYRICS).beats_s)
+    start, stop = (int(round(beats[k] * ANALYSIS_SR)) for k in (8, len(beats) - 10))
+    exact = analyze_samples(samples[start:stop], options=NO_LYRICS)
+    loose = analyze_samples(samples[start - lead:stop + tail], options=NO_LYRICS)
+    period = 60.0 / exact.tempo_bpm
+    assert exact.beats_s[0] == 0.0
+    # A 15 s cut fits its own grid: within a 16 ms frame of the whole excerpt's.
+    assert exact.beats_s[-1] == pytest.approx(stop / ANALYSIS_SR - start / ANALYSIS_SR - period, abs=0.016)
+    assert len(loose.beats_s) == len(exact.beats_s) == len(beats) - 18
+    # The first beat is placed where the music starts; every other one moves with the samples added,
+    # within half a 16 ms frame (each cut's grid is fitted to its own onsets).
+    np.testing.assert_allclose(loose.beats_s[1:], np.asarray(exact.beats_s[1:]) + lead / ANALYSIS_SR, atol=0.008)
+
+
 def test_active_span_finds_the_music_inside_digital_silence() -> None:
     samples = load(EXCERPTS[0])
     first, stop = active_span(samples)
