@@ -482,6 +482,8 @@ SECTION_VARIANTS = ("shift", "shift2", "gain", "mp3")
 # vocoder (2048-sample windows), which smears attacks far more than atempo's WSOLA or Rubber Band.
 PV_SR = 22050
 ALL_VARIANTS = [*VARIANTS, "stretch_pv"]
+# How each stretched copy scales the reference beats' times.
+SCALES = {"stretch": STRETCH, "stretch_rb": STRETCH, "stretch_pv": STRETCH, "stretch_fast": 1 / STRETCH}
 
 
 def ffmpeg(src: Path, dst: Path, args: list[str]) -> Path:
@@ -542,7 +544,7 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
                     np.all(np.abs(sections - shift - ref_sections) < WINDOW_S)))
             else:
                 got = rhythm_of(decoded[variant], tracker)
-            scale = 1 / STRETCH if variant == "stretch_fast" else STRETCH if variant.startswith("stretch") else 1.0
+            scale = SCALES.get(variant, 1.0)
             figures[f"beat_f_{variant}"] = round(f_measure(ref.beats_s * scale + shift, got.beats_s), 3)
             figures[f"downbeat_f_{variant}"] = round(f_measure(ref.downbeats_s * scale + shift, got.downbeats_s), 3)
             if variant == "shift2":

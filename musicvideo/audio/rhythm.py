@@ -754,10 +754,9 @@ def _grid(start: float, step: float, first: int, n_frames: int, *, lead: float) 
     grid point sits within a few samples of the start, on either side by the copy (an MP3 copy
     of xmoto foxrun opened 6 samples earlier and had one beat more: beat F 0.995).
     """
-    ks = np.arange(first, int(np.floor((n_frames - 1 - start) / step)) + 1)
     if -lead <= start + (first - 1) * step < 0:
-        ks = np.arange(first - 1, ks[-1] + 1 if ks.size else first)
-    grid = start + step * ks
+        first -= 1
+    grid = start + step * np.arange(first, int(np.floor((n_frames - 1 - start) / step)) + 1)
     return np.maximum(grid[grid >= -lead], 0.0)
 
 
