@@ -300,6 +300,14 @@ KICK_HALF_MARGIN = 1.5
 # Since the bars of tracked beats follow a path (``bar_positions``), their margin is the vote on the
 # beats as the path aligned them, which it chose for their cues: it reads higher (the_city_falls
 # 0.09 -> 0.17, legends_of_the_north 0.02 -> 0.08), and no copy of the bench's tracks is under 0.03.
+# On an exact grid the phases within this margin of the winner tie, and the earliest of them starts
+# the bar (``_downbeat_phase``). Measured on the bench (6 Dec, 38 tracks, 11 copies each): downbeat
+# F 0 -> 1 on etr freezingpoint's MP3, AAC, Opus and phase-vocoder copies (180 BPM, beats 1 and 3
+# of its bars within 0.2-2.4 % in every copy), calmrace's Rubber Band and both phase-vocoder copies
+# and ridealong's faster phase-vocoder copy; 1 -> 0 on Freeway's Opus copy and calmrace's atempo
+# copy, whose votes cross the margin (0.034 / 0.010 and 0.009 / 0.038, original / copy), and
+# EarthRise's atempo copy, whose grid has one beat more at its start (a point 0.12 beat before
+# the music), so "earliest" names another beat there. Beat F is unchanged on every copy.
 BAR_VOTE_MARGIN = 0.03
 # What re-aligning the bars costs in ``bar_positions``, in units of one bar start's cue over the
 # song's mean (a clear bar line scores about 1): the cues must favour the new alignment for roughly
@@ -965,12 +973,17 @@ def _vote(score: np.ndarray, phase_of: np.ndarray, beats_per_bar: int) -> tuple[
 def _downbeat_phase(features: Features, beat_frames: np.ndarray, beats_per_bar: int) -> tuple[int, float]:
     """Which beat of every ``beats_per_bar`` starts the bar, and by how much it won the vote.
 
-    The margin is the winner's score over the runner-up's, less one.
+    The margin is the winner's score over the runner-up's, less one. Where it is under
+    ``BAR_VOTE_MARGIN`` the cues cannot tell those phases apart (a pattern that repeats every two
+    beats), and a copy at another bit rate tipped the vote either way: the bar then starts on the
+    earliest of the phases within that margin of the winner, the shortest pickup, which the beat
+    grid's start decides, not the cues' noise.
     """
     score = _bar_cues(features, beat_frames, beats_per_bar)
     # score[j] belongs to beat j + beats_per_bar, which has the same phase as beat j.
     phase_scores, margin = _vote(score, np.arange(len(score)) % beats_per_bar, beats_per_bar)
-    return int(np.argmax(phase_scores)), margin
+    tied = phase_scores * (1.0 + BAR_VOTE_MARGIN) >= float(phase_scores.max())
+    return int(np.argmax(tied)), margin
 
 
 def bar_positions(features: Features, beat_frames: np.ndarray, beats_per_bar: int,
