@@ -307,7 +307,12 @@ KICK_HALF_MARGIN = 1.5
 # and ridealong's faster phase-vocoder copy; 1 -> 0 on Freeway's Opus copy and calmrace's atempo
 # copy, whose votes cross the margin (0.034 / 0.010 and 0.009 / 0.038, original / copy), and
 # EarthRise's atempo copy, whose grid has one beat more at its start (a point 0.12 beat before
-# the music), so "earliest" names another beat there. Beat F is unchanged on every copy.
+# the music), so "earliest" names another beat there. Beat F is unchanged on every copy. Other tie
+# margins, on the steady tracks' gain, MP3, AAC, Opus, atempo, Rubber Band and phase-vocoder copies
+# (copies whose downbeat F falls under 0.9, four of them from beats or tempo, not the vote): argmax
+# 16, 0.03 12, 0.04 12, 0.05 13, 0.06 10, 0.08 9, 0.10 9; each wider margin moves the edge onto
+# other tracks (frontiers, Brick, Jungle) and lets the grid's start overrule cues that do lead, so
+# the tie stays where the vote is already reported unclear.
 BAR_VOTE_MARGIN = 0.03
 # What re-aligning the bars costs in ``bar_positions``, in units of one bar start's cue over the
 # song's mean (a clear bar line scores about 1): the cues must favour the new alignment for roughly
