@@ -127,6 +127,9 @@ class DlibIdentity:
         return worst
 
     def _chip(self, image: np.ndarray, box: FaceBox) -> np.ndarray:
+        # dlib's bindings take only C-ordered pixels; a diffusion pipeline's frames are a strided view
+        # (channels last of a channels-first tensor), and a face found in one raised a TypeError.
+        image = np.ascontiguousarray(image)
         rect = self._dlib.rectangle(
             int(round(box.x)), int(round(box.y)), int(round(box.x + box.width)), int(round(box.y + box.height))
         )

@@ -12,6 +12,7 @@ import pytest
 from charcha.errors import ERROR_CODES
 from charcha.testing.attacks import Attempt
 from charcha.vision import FrameObservation, LivenessVerifier, Verdict
+from charcha.vision.faces import FaceBox
 from charcha.vision.identity import DlibIdentity, self_test_card
 from charcha.vision.types import MESSAGES, LivenessInputError
 from tests.charcha.vision.conftest import person_b_frames
@@ -83,6 +84,18 @@ def test_the_test_card_is_the_same_picture_everywhere() -> None:
 def test_the_installed_identity_model_passes_its_self_test() -> None:
     # BLAS and BLAS-free dlib builds both land within 4e-6 of the stored descriptor.
     assert DlibIdentity().self_test() < 1e-5
+
+
+def test_a_strided_picture_is_embedded_as_its_contiguous_copy() -> None:
+    # Channels last of a channels-first array, as a diffusion pipeline's frames come out.
+    card = self_test_card()
+    strided = np.transpose(np.ascontiguousarray(np.transpose(card, (2, 0, 1))), (1, 2, 0))
+    assert not strided.flags.c_contiguous
+    box = FaceBox(x=20.0, y=15.0, width=110.0, height=120.0, score=1.0)
+    identity = DlibIdentity()
+    found = identity.embed(strided, box)
+    assert found is not None
+    np.testing.assert_array_equal(found, identity.embed(card, box))
 
 
 def test_an_identity_model_that_miscomputes_in_batches_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
