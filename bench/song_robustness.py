@@ -23,6 +23,8 @@ file is changed the way files change in people's hands, with FFmpeg:
   librosa's phase vocoder at 22.05 kHz mono (librosa.effects.time_stretch), the tools people
   stretch files with; each smears attacks its own way
 - stretch_pv_fast: the phase vocoder the other way, ``time_stretch(y, rate=1.05)`` on a mono copy
+- crop10, crop30: an excerpt, the first 10.3 s (mid-bar) or 30 s cut off (FFmpeg atrim; reference
+  beats after the cut, minus the cut); added 6 Dec, held out for every track
 
 Beat and downbeat F-measures use mir_eval with a 70 ms window. Targets: beat F 1.00 under shift,
 gain and MP3, >= 0.95 under stretch. The same run scores the synthetic songs against their known
@@ -411,6 +413,41 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   30 flips (Freeway's and freezingpoint's phase-vocoder copies kept, frontiers, Brick and track2
   lost); with the slower prior 0.8 octave 38; four multiples instead of three 34; the onset curve
   smoothed by 2 frames 40, its square root 47.
+- 6 Dec 2026, fourth session: excerpts. ``crop10`` and ``crop30`` (the first 10.3 s or 30 s cut
+  off), added with the code unchanged, so held out for every track. Beat F min / mean, crop10 and
+  crop30: tuned 0.848 / 0.980 and 0.861 / 0.983 (frantic, as under stretch); held-out Wesnoth 0.752
+  / 0.933 and 0.0 / 0.764 (heroes_rite's even fallback grid starts where the excerpt does: 0.0;
+  breaking_the_chains 0.628, siege_of_laurelmor 0.639); drums 0.999 / 1.00 and 0.990 / 0.998; more
+  0.997 / 1.00 and 0.0 / 0.853. Downbeat F min / mean: tuned 0.84 / 0.98 and 0.855 / 0.982, drums
+  0.997 / 1.00 and 0.0 / 0.875, more 0.0 / 0.751 and 0.0 / 0.773. The misses on steady songs:
+  - bars whose vote ties (reported ``unclear_bar``): freezingpoint crop10, ridealong both, calmrace
+    both; Jungle's original wins clearly, its 30 s excerpt ties (the vote's evidence is in the cut
+    part). On an exact grid the tie goes to the earliest tied beat, which the excerpt's start
+    decides. Tie-breaks measured on the steady songs' ten copies and five cuts (0.77, 10.3, 30 and
+    61.7 s off the start, 10 s off the end; copies with beat F >= 0.9 and downbeat F < 0.9):
+    earliest tied beat (now) 9 copies / 11 cuts; argmax 14 / 11; chord change over 4-beat windows
+    10 / 10, over 8-beat windows 13 / 11; the tied phase holding the song's highest uncapped cue (a
+    tutti entry) 14 / 12. Each moves the coin toss onto other copies: kept.
+  - calmrace crop30 (beat F 0.0): the excerpt's tracked beats hold the off-beat on one grid from its
+    start (share 0.975), so no half-beat choice is made; the onsets favour that half 1.052 : 1, the
+    kick drum the other 4.8 : 1 (1.078 and 5.5 : 1 with 61.7 s cut). A kick ratio >= 2.5 overruling
+    onsets < 1.15 on every steady grid fixed these two cuts and changed no other copy or cut, but
+    speeditup and spunkyrace have 5.6-39 times the low-band flux on the half their onsets do not
+    favour (an off-beat bass line; onsets 1.20-1.56): a kick-led half is not safe on music not yet
+    seen, and the margin to speeditup's phase-vocoder copy (1.197) is small. Not taken.
+  - speeditup crop30 (0.685): the 61-74 s passage, where every copy's tracker holds the off-beat
+    and the song's grid holds through it (23 of 124 beats), is 24 of the excerpt's 74 beats (0.68
+    on one grid, 0.933 on the half-beat grid, under 0.96): the excerpt is not read as steady.
+  Measured and dropped the same day, for the faster phase-vocoder copy (beat F min, tuned / held out
+  / drums / more, was 0.647 / 0.289 / 0.372 / 0.401): Freeway's copy reads 112 for 168 BPM because
+  the phase vocoder lifts every lag of the tempogram to 0.6-0.7 of lag 0 (0.28-0.58 in the
+  original), so the evidence for 168 leads by 2.5 % (4.5 % in the original) and the prior's 4 %
+  tilt decides. Onset flux against the highest of the previous 2 or 3 frames instead of the one
+  before (a partial's phase-vocoder wobble is not an onset): Freeway and freezingpoint fixed
+  (faster phase vocoder more 0.842 and 0.965 min), but MP3 min 0.913 / 0.497 tuned, 0.834 / 0.826
+  more, Opus 0.417 (frontiers), gain 0.699 / 0.782 held out. A white top-hat (opening over 31
+  frames) on the onset curve: Freeway still 112 BPM, held-out MP3 min 0.703; on the tempo's curve
+  only: neither level moved, held-out gain min 0.958, MP3 0.848.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
@@ -493,6 +530,8 @@ BENCH_PACKAGES = ("asc-music", "fb-music-high", "wesnoth-1.16-music", "hedgewars
                   "xmoto-data", "neverball-data")
 SHIFT_S = 0.5
 LONG_SHIFT_S = 2.0
+# An excerpt: the song with its start cut off, mid-bar (10.3 s) and after the intro (30 s).
+CROPS_S = {"crop10": 10.3, "crop30": 30.0}
 STRETCH = 1.05
 WINDOW_S = 0.07
 LIMIT_3MIN_S = 2.0
@@ -507,6 +546,7 @@ VARIANTS: dict[str, tuple[list[str], str]] = {
     "stretch": (["-af", f"atempo={1 / STRETCH:.6f}"], "wav"),
     "stretch_rb": (["-af", f"rubberband=tempo={1 / STRETCH:.6f}"], "wav"),
     "stretch_fast": (["-af", f"atempo={STRETCH:.6f}"], "wav"),
+    **{name: (["-af", f"atrim=start={cut},asetpts=PTS-STARTPTS"], "wav") for name, cut in CROPS_S.items()},
 }
 # Copies whose sections must not move either (the analysis cuts sections on its bars).
 SECTION_VARIANTS = ("shift", "shift2", "gain", "mp3", "aac", "opus")
@@ -574,7 +614,8 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
             rhythm_of(decoded["original"], tracker), np.array([]))
         figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm, "steady": ref.steady}
         for variant in ALL_VARIANTS:
-            shift = {"shift": SHIFT_S, "shift2": LONG_SHIFT_S}.get(variant, 0.0)
+            # A crop moves the song's clock back: its reference is the beats after the cut.
+            shift = {"shift": SHIFT_S, "shift2": LONG_SHIFT_S, **{c: -s for c, s in CROPS_S.items()}}.get(variant, 0.0)
             if tracker == "dp" and variant in SECTION_VARIANTS:
                 got, sections = with_sections(decoded[variant])
                 # 1 where every section boundary is where the untouched file's is (plus the shift).
@@ -583,8 +624,9 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
             else:
                 got = rhythm_of(decoded[variant], tracker)
             scale = SCALES.get(variant, 1.0)
-            figures[f"beat_f_{variant}"] = round(f_measure(ref.beats_s * scale + shift, got.beats_s), 3)
-            figures[f"downbeat_f_{variant}"] = round(f_measure(ref.downbeats_s * scale + shift, got.downbeats_s), 3)
+            beats, downbeats = ref.beats_s * scale + shift, ref.downbeats_s * scale + shift
+            figures[f"beat_f_{variant}"] = round(f_measure(beats[beats >= 0], got.beats_s), 3)
+            figures[f"downbeat_f_{variant}"] = round(f_measure(downbeats[downbeats >= 0], got.downbeats_s), 3)
             if variant == "shift2":
                 figures["beats_in_leading_silence"] = int(np.sum(got.beats_s < LONG_SHIFT_S - WINDOW_S))
         out[tracker] = figures

@@ -79,6 +79,20 @@ def test_a_quieter_copy_has_the_same_beats_and_bars(excerpt: tuple[np.ndarray, A
     assert mir_eval.beat.f_measure(np.asarray(reference.downbeats_s), np.asarray(quieter.downbeats_s)) == 1.0
 
 
+@pytest.mark.parametrize("cut_s", [0.77, 2.3])
+def test_an_excerpt_cut_mid_bar_has_the_same_beats_and_bars(excerpt: tuple[np.ndarray, Analysis],
+                                                            cut_s: float) -> None:
+    # People upload excerpts: the song's start cut off, mid-beat and mid-bar. The bars are the
+    # music's, not the file's: the excerpt's first downbeat is where the song's next one was.
+    samples, reference = excerpt
+    cut = round(cut_s * ANALYSIS_SR)
+    got = analyze_samples(samples[cut:], options=NO_LYRICS)
+    beats, downbeats = (np.asarray(times) - cut / ANALYSIS_SR for times in (reference.beats_s, reference.downbeats_s))
+    assert mir_eval.beat.f_measure(beats[beats >= 0], np.asarray(got.beats_s)) == 1.0
+    assert mir_eval.beat.f_measure(downbeats[downbeats >= 0], np.asarray(got.downbeats_s)) == 1.0
+    assert got.tempo_bpm == pytest.approx(reference.tempo_bpm, rel=0.002)
+
+
 @pytest.mark.parametrize(("lead", "tail"), [(6, 0), (0, 6), (40, 40)])
 def test_music_cut_on_its_beats_has_one_beat_at_its_start_and_none_at_its_end(lead: int, tail: int) -> None:
     # A loop or a sequencer's export starts on a beat and ends on one; a copy may open or close a
