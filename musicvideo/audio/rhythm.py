@@ -312,7 +312,10 @@ KICK_HALF_MARGIN = 1.5
 # (copies whose downbeat F falls under 0.9, four of them from beats or tempo, not the vote): argmax
 # 16, 0.03 12, 0.04 12, 0.05 13, 0.06 10, 0.08 9, 0.10 9; each wider margin moves the edge onto
 # other tracks (frontiers, Brick, Jungle) and lets the grid's start overrule cues that do lead, so
-# the tie stays where the vote is already reported unclear.
+# the tie stays where the vote is already reported unclear. The tie follows where the grid starts,
+# so an excerpt (the song's start cut off) may start its bars on another tied beat (bench crop10
+# and crop30: freezingpoint, ridealong, calmrace); argmax, chord change over 4- or 8-beat windows
+# and the tied phase holding the highest single cue lost as many copies and excerpts or more.
 BAR_VOTE_MARGIN = 0.03
 # What re-aligning the bars costs in ``bar_positions``, in units of one bar start's cue over the
 # song's mean (a clear bar line scores about 1): the cues must favour the new alignment for roughly
