@@ -560,6 +560,9 @@ ALL_VARIANTS = [*VARIANTS, *PV_RATES]
 # How each stretched copy scales the reference beats' times.
 SCALES = {"stretch": STRETCH, "stretch_rb": STRETCH, "stretch_fast": 1 / STRETCH,
           **{variant: 1 / rate for variant, rate in PV_RATES.items()}}
+# How each copy moves the reference beats' times: a crop moves the song's clock back, and its
+# reference is the beats after the cut.
+OFFSETS_S = {"shift": SHIFT_S, "shift2": LONG_SHIFT_S, **{name: -cut for name, cut in CROPS_S.items()}}
 
 
 def ffmpeg(src: Path, dst: Path, args: list[str]) -> Path:
@@ -614,8 +617,7 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
             rhythm_of(decoded["original"], tracker), np.array([]))
         figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm, "steady": ref.steady}
         for variant in ALL_VARIANTS:
-            # A crop moves the song's clock back: its reference is the beats after the cut.
-            shift = {"shift": SHIFT_S, "shift2": LONG_SHIFT_S, **{c: -s for c, s in CROPS_S.items()}}.get(variant, 0.0)
+            shift = OFFSETS_S.get(variant, 0.0)
             if tracker == "dp" and variant in SECTION_VARIANTS:
                 got, sections = with_sections(decoded[variant])
                 # 1 where every section boundary is where the untouched file's is (plus the shift).
