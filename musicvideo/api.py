@@ -16,6 +16,7 @@ from musicvideo.models import Song
 from musicvideo.selectors import analysis_latest, scene_of, songs_visible_to, storyboard_latest
 from musicvideo.serializers import (
     LyricsSerializer,
+    RhythmCorrectionSerializer,
     ScenePromptSerializer,
     SceneSerializer,
     SongAnalysisSerializer,
@@ -29,6 +30,7 @@ from musicvideo.services import (
     song_analysis_start,
     song_create,
     song_lyrics_set,
+    song_rhythm_correct,
     storyboard_request,
 )
 from musicvideo.verify_api import urlpatterns as verify_urlpatterns
@@ -78,6 +80,21 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                                   text=form.validated_data.get("lyrics", ""),
                                   lrc_upload=form.validated_data.get("lrc"))
         return Response(SongAnalysisSerializer(created).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=RhythmCorrectionSerializer, responses={200: SongAnalysisSerializer},
+                   description="Say where the bars start and which level is the beat, where the analysis got them "
+                               "wrong. Applied to the latest finished analysis and every later one; the storyboard "
+                               "is written again on the new bars (edited prompts kept). 409 analysis_not_ready, "
+                               "analysis_running or storyboard_running; 400 bar_shift_invalid.")
+    @action(detail=True, methods=["put"])
+    def rhythm(self, request: Request, pk: str | None = None) -> Response:
+        song = self.get_object()
+        form = RhythmCorrectionSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        song_rhythm_correct(song=song, user=request.user,  # type: ignore[arg-type]
+                            bar_shift=form.validated_data["bar_shift"], tempo=form.validated_data["tempo"])
+        latest = analysis_latest(song=song)
+        return Response(SongAnalysisSerializer(latest).data)
 
     @extend_schema(methods=["GET"], responses={200: StoryboardSerializer})
     @extend_schema(methods=["POST"], request=StoryboardRequestSerializer, responses={202: JobSerializer},

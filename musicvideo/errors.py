@@ -33,6 +33,10 @@ ERROR_CODES: dict[str, str] = {
     "prompt_missing_trigger": "The prompt must contain the trigger token.",
     "llm_unavailable": "The prompt writer did not answer.",
     "storyboard_running": "A storyboard is being written already.",
+    # the user's correction of beats and bars
+    "rhythm_correction_invalid": "The correction of beats and bars is not valid.",
+    "bar_shift_invalid": "The bars can start 0 to beats-per-bar - 1 beats after where they were found.",
+    "tempo_level_invalid": "The beat is as found, twice as fast or half as fast.",
     # rendering (issue 11)
     "render_failed": "The video could not be rendered.",
     "renderer_unknown": "Unknown renderer.",

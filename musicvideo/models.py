@@ -20,6 +20,11 @@ class Song(models.Model):
     # The user's own lyrics (plain text, or an .lrc file's text): aligned to the audio by analysis.
     lyrics_text = models.TextField(blank=True)
     lyrics_lrc = models.TextField(blank=True)
+    # The user's word on the beat (musicvideo.audio.correction), applied to every analysis of the song:
+    # the bars start this many beats after where the tracker put them, at this level of the metre.
+    bar_shift = models.PositiveSmallIntegerField(default=0)
+    tempo_level = models.CharField(max_length=6, default="found",
+                                   choices=[("found", "as found"), ("double", "double"), ("half", "half")])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -27,6 +32,10 @@ class Song(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def rhythm_corrected(self) -> bool:
+        return self.bar_shift != 0 or self.tempo_level != "found"
 
     @property
     def lyrics_kind(self) -> str:
@@ -50,6 +59,9 @@ class SongAnalysis(models.Model):
     beats = models.JSONField(default=list, blank=True)
     downbeats = models.JSONField(default=list, blank=True)
     sections = models.JSONField(default=list, blank=True)
+    # Tempo, beats, downbeats and sections as the tracker found them, before the song's correction
+    # (the four fields above): a correction always starts again from these.
+    rhythm_found = models.JSONField(default=dict, blank=True)
     emotion = models.JSONField(default=dict, blank=True)     # {"times_s": [...], "valence": [...], "arousal": [...]}
     words = models.JSONField(default=list, blank=True)
     lines = models.JSONField(default=list, blank=True)

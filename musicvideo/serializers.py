@@ -15,7 +15,7 @@ class SongSerializer(serializers.ModelSerializer):
     class Meta:
         model = Song
         fields = ("id", "title", "original_name", "size_bytes", "duration_s", "container", "codec", "sample_rate",
-                  "channels", "lyrics_kind", "created_at")
+                  "channels", "lyrics_kind", "bar_shift", "tempo_level", "created_at")
         read_only_fields = fields
 
 
@@ -28,6 +28,13 @@ class SongUploadSerializer(serializers.Serializer):
                                 help_text="An .lrc file ([mm:ss.xx] line); its times anchor the lines.")
     analyse = serializers.BooleanField(required=False, default=True,
                                        help_text="Start the analysis right away (default).")
+
+
+class RhythmCorrectionSerializer(serializers.Serializer):
+    bar_shift = serializers.IntegerField(default=0, help_text="The bars start this many beats after where they were "
+                                                               "found: 0 to beats per bar - 1.")
+    tempo = serializers.ChoiceField(choices=("found", "double", "half"), default="found",
+                                    help_text="The beat as found, twice as fast, or half as fast.")
 
 
 class LyricsSerializer(serializers.Serializer):
@@ -43,7 +50,7 @@ class SongAnalysisSerializer(serializers.ModelSerializer):
         model = SongAnalysis
         fields = ("id", "song", "job", "lyrics_kind", "duration_s", "tempo_bpm", "beats_per_bar", "key", "beats",
                   "downbeats", "sections", "emotion", "words", "lines", "lyrics_source", "lyrics_matched_fraction",
-                  "waveform", "warnings", "timings", "created_at", "completed_at")
+                  "waveform", "warnings", "timings", "rhythm_found", "created_at", "completed_at")
         read_only_fields = fields
 
     def get_emotion(self, obj: SongAnalysis) -> dict[str, Any]:

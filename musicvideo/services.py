@@ -19,6 +19,7 @@ from mediakit.errors import EncoreError
 from mediakit.probe import MediaInfo
 from mediakit.validate import MediaLimits, audio_limits
 from musicvideo.audio.analysis import Analysis, AnalysisOptions, analyze_file
+from musicvideo.audio.correction import TEMPO_LEVELS, Rhythm, correct_rhythm
 from musicvideo.audio.lyrics import LyricsError, WhisperConfig, parse_lrc, parse_lyrics
 from musicvideo.models import Scene, Song, SongAnalysis, Storyboard
 from musicvideo.prompt_writers import writer_from_settings
@@ -35,6 +36,10 @@ class SongStateError(EncoreError):
 
 class PromptError(EncoreError):
     code = "prompt_invalid"
+
+
+class RhythmCorrectionError(EncoreError):
+    code = "rhythm_correction_invalid"
 
 
 def song_limits() -> MediaLimits:
@@ -165,12 +170,11 @@ def song_analysis_run(*, ctx: JobContext) -> dict[str, Any]:
 def _store_analysis(row: SongAnalysis, result: Analysis) -> None:
     data = result.to_dict()
     row.duration_s = result.duration_s
-    row.tempo_bpm = result.tempo_bpm
     row.beats_per_bar = result.beats_per_bar
     row.key = result.key
-    row.beats = data["beats_s"]
-    row.downbeats = data["downbeats_s"]
-    row.sections = data["sections"]
+    row.rhythm_found = {"tempo_bpm": result.tempo_bpm, "beats": data["beats_s"], "downbeats": data["downbeats_s"],
+                        "sections": data["sections"]}
+    _apply_correction(row, row.song)
     row.emotion = {"times_s": data["emotion_times_s"], "valence": data["valence"], "arousal": data["arousal"]}
     row.words = data["words"]
     row.lines = data["lines"]
@@ -181,6 +185,55 @@ def _store_analysis(row: SongAnalysis, result: Analysis) -> None:
     row.timings = data["timings_s"]
     row.completed_at = timezone.now()
     row.save()
+
+
+def _apply_correction(row: SongAnalysis, song: Song) -> None:
+    """The row's tempo, beats, downbeats and sections: as found, with the song's correction applied."""
+    found = row.rhythm_found or {"tempo_bpm": row.tempo_bpm, "beats": row.beats, "downbeats": row.downbeats,
+                                 "sections": row.sections}
+    row.rhythm_found = found
+    rhythm = correct_rhythm(Rhythm(tempo_bpm=found["tempo_bpm"], beats_s=found["beats"],
+                                   downbeats_s=found["downbeats"], sections=found["sections"]),
+                            beats_per_bar=row.beats_per_bar, bar_shift=song.bar_shift,
+                            tempo=song.tempo_level)  # type: ignore[arg-type]
+    row.tempo_bpm, row.beats, row.downbeats = rhythm.tempo_bpm, rhythm.beats_s, rhythm.downbeats_s
+    row.sections = rhythm.sections
+
+
+def song_rhythm_correct(*, song: Song, user: User, bar_shift: int | str, tempo: str) -> Job | None:
+    """Say where the song's bars start and which level is its beat, then write the storyboard again.
+
+    Applied to the latest finished analysis at once (and to every later one); the storyboard is
+    rebuilt in the latest storyboard's style, keeping the user's edited prompts. A refused request
+    changes nothing. Returns the storyboard job, or None where the song has no storyboard yet.
+    """
+    try:
+        shift = int(bar_shift)
+    except (TypeError, ValueError):
+        shift = -1
+    with transaction.atomic():
+        locked = Song.objects.select_for_update().get(pk=song.pk)
+        analysis = locked.analyses.filter(completed_at__isnull=False).order_by("-created_at").first()
+        if analysis is None:
+            raise SongStateError("The song has no finished analysis yet.", code="analysis_not_ready")
+        if not 0 <= shift < analysis.beats_per_bar:
+            raise RhythmCorrectionError(
+                f"Say which beat starts the bar: 0 to {analysis.beats_per_bar - 1} beats after where it was found.",
+                code="bar_shift_invalid")
+        if tempo not in TEMPO_LEVELS:
+            raise RhythmCorrectionError(f"Tempo is one of: {', '.join(TEMPO_LEVELS)}.", code="tempo_level_invalid")
+        _refuse_if_running(locked)
+        if storyboard_job_running(song=locked) is not None:
+            raise SongStateError("A storyboard is being written for this song already; wait for it.",
+                                 code="storyboard_running")
+        locked.bar_shift, locked.tempo_level = shift, tempo
+        locked.save(update_fields=["bar_shift", "tempo_level"])
+        _apply_correction(analysis, locked)
+        analysis.save(update_fields=["rhythm_found", "tempo_bpm", "beats", "downbeats", "sections"])
+        board = locked.storyboards.order_by("-created_at").first()
+        if board is None:
+            return None
+        return storyboard_request(song=locked, user=user, style=board.style)
 
 
 def analysis_result(analysis: SongAnalysis) -> Analysis:

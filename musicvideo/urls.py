@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:song_id>/file/", views.song_file, name="song_file"),
     path("<int:song_id>/analyse/", views.song_analyse, name="song_analyse"),
     path("<int:song_id>/lyrics/", views.song_lyrics, name="song_lyrics"),
+    path("<int:song_id>/rhythm/", views.song_rhythm, name="song_rhythm"),
     path("<int:song_id>/storyboard/", views.song_storyboard, name="song_storyboard"),
     # music videos (issue 11)
     path("<int:song_id>/video/new/", video_views.video_new, name="video_new"),

@@ -16,6 +16,7 @@ from musicvideo.services import (
     song_analysis_start,
     song_create,
     song_lyrics_set,
+    song_rhythm_correct,
     storyboard_job_running,
     storyboard_request,
 )
@@ -24,7 +25,8 @@ from musicvideo.storyboard import STYLE_PRESETS
 # What each analysis warning means to the person looking at the page.
 WARNING_TEXT = {
     "no_clear_beat": "We could not hear a steady beat, so scenes are cut on an even 120 BPM grid.",
-    "unclear_bar": "Where each bar starts is a close call in this song, so cuts on bar lines may land a beat or two off.",
+    "unclear_bar": "Where each bar starts is a close call in this song, so cuts on bar lines may land a beat or two off. "
+                   "If they do, say where the bars start, under the timeline.",
     "no_vocals": "No sung words were heard: scenes follow the music and its mood only.",
     "lyrics_mismatch": "The lyrics you gave do not match what is sung; their timing is only approximate.",
     "no_vocals_heard": "No singing was heard, so your lyrics are spread evenly over the song.",
@@ -59,7 +61,12 @@ def song_detail(request: HttpRequest, song_id: int) -> HttpResponse:
         "song": song, "analysis": analysis, "storyboard": board, "styles": sorted(STYLE_PRESETS),
         "warnings": warnings, "scenes": list(board.scenes.all()) if board else [],
         "storyboard_job": storyboard_job_running(song=song),
+        "bar_shift_choices": _bar_shift_choices(analysis.beats_per_bar if analysis else 4),
     })
+
+
+def _bar_shift_choices(beats_per_bar: int) -> list[tuple[int, str]]:
+    return [(0, "where we found them"), *((k, f"{k} beat{'s' if k > 1 else ''} later") for k in range(1, beats_per_bar))]
 
 
 @login_required
@@ -89,6 +96,21 @@ def song_lyrics(request: HttpRequest, song_id: int) -> HttpResponse:
     except EncoreError as exc:
         messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
     return redirect("musicvideo:song", song_id=song.pk)
+
+
+@login_required
+@require_POST
+def song_rhythm(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = _song(request, song_id)
+    try:
+        job = song_rhythm_correct(song=song, user=request.user,  # type: ignore[arg-type]
+                                  bar_shift=request.POST.get("bar_shift", ""), tempo=request.POST.get("tempo", ""))
+    except EncoreError as exc:
+        messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
+        return redirect(f"{song_url(song)}#beat")
+    messages.success(request, "Beats and bars updated." + (" The storyboard is being written again on them; "
+                                                           "your edited prompts are kept." if job else ""))
+    return redirect(f"{song_url(song)}#beat")
 
 
 @login_required

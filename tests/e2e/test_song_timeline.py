@@ -121,7 +121,27 @@ def test_a_close_bar_vote_is_said_in_plain_words(page: Page, live_server: Any, t
     page.goto(f"{live_server.url}/songs/{song.pk}/")
     note = page.locator(".warning-note")
     expect(note).to_have_text("Where each bar starts is a close call in this song, so cuts on bar lines may land a "
-                              "beat or two off.")
+                              "beat or two off. If they do, say where the bars start, under the timeline.")
     expect(page.locator("#timeline[data-ready=true]")).to_be_visible(timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "song-unclear-bar.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 700})
+
+    # The person who knows the song moves the bars one beat later: the timeline's bar lines follow.
+    found = SongAnalysis.objects.get(song=song)
+    bars_before = page.locator("#timeline path.downbeat").get_attribute("d")
+    page.locator("#id_bar_shift").select_option("1")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("status").filter(has_text="Beats and bars updated.")).to_be_visible()
+    expect(page.locator("#timeline[data-ready=true]")).to_be_visible(timeout=30_000)
+    expect(page.locator("#id_bar_shift")).to_have_value("1")
+    corrected = SongAnalysis.objects.get(song=song)
+    first = found.beats.index(found.downbeats[0])
+    assert corrected.downbeats[:2] == [found.beats[first + 1], found.beats[first + 5]]
+    bars_after = page.locator("#timeline path.downbeat").get_attribute("d")
+    assert bars_after is not None and bars_after != bars_before
+    assert bars_after.count("M") == len(corrected.downbeats)
+    page.evaluate("window.scrollTo(0, 0)")           # boxes in page coordinates for the clip below
+    top, form = page.locator(".timeline-panel").bounding_box(), page.locator("#beat").bounding_box()
+    assert top is not None and form is not None
+    page.screenshot(path=str(SHOTS / "song-bars-corrected.png"), full_page=True,
+                    clip={"x": 0, "y": top["y"] - 70, "width": 1280, "height": form["y"] + form["height"] - top["y"] + 80})

@@ -52,3 +52,21 @@ def test_bad_file_is_a_clear_error(tmp_path: Path) -> None:
     bad_lrc.write_text("no stamps")
     with pytest.raises(CommandError, match=r"\(lrc_invalid\)"):
         call_command("analyze_song", str(songs.short_wav()), "--lrc", str(bad_lrc))
+
+
+def test_bars_and_beat_as_the_user_says() -> None:
+    def run(*extra: str) -> dict:
+        out = io.StringIO()
+        call_command("analyze_song", str(songs.short_wav()), "--no-whisper", "--json", *extra, stdout=out)
+        return json.loads(out.getvalue())
+
+    found, moved = run(), run("--bar-shift", "2", "--tempo", "half")
+    assert moved["tempo_bpm"] == pytest.approx(found["tempo_bpm"] / 2, abs=0.01)
+    first = found["beats_s"].index(found["downbeats_s"][0])
+    assert moved["beats_s"] == found["beats_s"][first % 2::2]
+    assert moved["downbeats_s"][0] == moved["beats_s"][first // 2 + 2]
+    # The storyboard is cut on the beats as corrected.
+    starts = {s["start_s"] for s in moved["storyboard"]}
+    assert starts <= {0.0, *moved["beats_s"]}
+    with pytest.raises(CommandError, match="invalid choice: 4"):
+        call_command("analyze_song", str(songs.short_wav()), "--bar-shift", "4")

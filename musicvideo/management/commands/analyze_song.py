@@ -14,6 +14,7 @@ from mediakit.errors import EncoreError
 from mediakit.progress import TqdmProgress
 from mediakit.validate import validate_media
 from musicvideo.audio.analysis import Analysis, analyze_file
+from musicvideo.audio.correction import TEMPO_LEVELS, corrected_analysis
 from musicvideo.audio.lyrics import read_text
 from musicvideo.prompt_writers import writer_from_settings
 from musicvideo.services import analysis_options, lyrics_clean, song_limits
@@ -30,6 +31,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-whisper", action="store_true", help="skip speech recognition")
         parser.add_argument("--style", default=settings.MUSICVIDEO_DEFAULT_STYLE, choices=sorted(STYLE_PRESETS))
         parser.add_argument("--json", action="store_true", help="print the whole analysis as JSON")
+        parser.add_argument("--bar-shift", type=int, default=0, choices=range(4),
+                            help="the bars start this many beats after where they are found")
+        parser.add_argument("--tempo", default="found", choices=TEMPO_LEVELS,
+                            help="the beat as found, twice as fast or half as fast")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -44,6 +49,7 @@ class Command(BaseCommand):
             with TqdmProgress(f"Analysing {path.name}") as bar:
                 result = analyze_file(path, options=opts, progress=bar)
                 bar.close()
+            result = corrected_analysis(result, bar_shift=options["bar_shift"], tempo=options["tempo"])
             writer = writer_from_settings(base_url=settings.MUSICVIDEO_LLM_BASE_URL,
                                           model=settings.MUSICVIDEO_LLM_MODEL, api_key=settings.MUSICVIDEO_LLM_API_KEY,
                                           timeout_s=settings.MUSICVIDEO_LLM_TIMEOUT_S)
