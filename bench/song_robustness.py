@@ -449,6 +449,28 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   frames) on the onset curve: Freeway still 112 BPM, held-out MP3 min 0.703; on the tempo's curve
   only: neither level moved, held-out gain min 0.958, MP3 0.848.
 
+- 6 Dec 2026, fifth session: the person who knows the song decides where the tracker cannot. The
+  originals' level margin (``level_margin`` in rhythm.py: the best of the levels at 2, 1/2, 3/2 and
+  2/3 times the tempo over the chosen one, prior included) is 0.961-0.993 on five of the 38 tracks,
+  neverball track5, freezingpoint, frantic, Freeway and heroes_rite, and 0.935 or less on the others
+  (MadeiraStew 0.935, vengeful 0.910, City 0.902); the five are the four whose level flips in a
+  stretched copy (2:1, 3:2 and 2:3) and the one without a beat. At 0.95 and over the analysis says
+  ``unclear_tempo`` (``unclear_tempo`` per track here), and the song page, the API and
+  ``analyze_song`` take the user's word: the bars start 0-3 beats later, and the beat is 2, 1/2,
+  3/2 or 2/3 times the one found (musicvideo/audio/correction.py). No beat or bar figure changed.
+  Flagged, of the 38: originals and MP3 copies frantic, Freeway, freezingpoint and track5 (heroes_rite
+  falls back to the even grid, which is said instead); atempo copies frantic, siege_of_laurelmor,
+  City, start1, MadeiraStew and speeditup (a stretch brings levels closer; City, MadeiraStew and
+  speeditup flipped under a 1.10 stretch); faster phase-vocoder copies Freeway, freezingpoint and
+  track5, the first two being that copy's level flips.
+  Measured and dropped the same day: the bar vote's chord-change cue weighted against the kick
+  drum's (the cues' sum, 1 : 1, unchanged): on all 38 tracks' 12 copies, copies with beat F >= 0.9
+  and downbeat F < 0.9, of 444: 1 : 1 34, 1.25 : 0.75 29, 1.5 : 0.5 25, 1.75 : 0.25 24, chord alone
+  31; each weighting loses copies the others keep (1.5 : 0.5 loses held-out gain downbeat min 0.994
+  -> 0.960, Jungle's phase-vocoder copy and track5's; 1.75 : 0.25 frantic's Opus and atempo copies).
+  EarthRise's atempo copy (downbeat F 0.00) is a tie broken the other way: its true downbeat still
+  wins the vote, by 0.017 < BAR_VOTE_MARGIN, and the copy's grid has one beat more at its start.
+
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
 here; it was measured outside the project (its CRNN on madmom's features, madmom's bar-pointer
@@ -615,7 +637,9 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
     for tracker in trackers:
         ref, ref_sections = with_sections(decoded["original"]) if tracker == "dp" else (
             rhythm_of(decoded["original"], tracker), np.array([]))
-        figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm, "steady": ref.steady}
+        # Whether the untouched file's beat level is reported as a close call (rhythm.LEVEL_CLOSE).
+        figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm, "steady": ref.steady,
+                                   "unclear_tempo": "unclear_tempo" in ref.warnings}
         for variant in ALL_VARIANTS:
             shift = OFFSETS_S.get(variant, 0.0)
             if tracker == "dp" and variant in SECTION_VARIANTS:

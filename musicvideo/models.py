@@ -24,7 +24,8 @@ class Song(models.Model):
     # the bars start this many beats after where the tracker put them, at this level of the metre.
     bar_shift = models.PositiveSmallIntegerField(default=0)
     tempo_level = models.CharField(max_length=6, default="found",
-                                   choices=[("found", "as found"), ("double", "double"), ("half", "half")])
+                                   choices=[("found", "as found"), ("double", "double"), ("half", "half"),
+                                            ("3/2", "three halves"), ("2/3", "two thirds")])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

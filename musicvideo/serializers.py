@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from jobs.serializers import JobSummarySerializer
+from musicvideo.audio.correction import TEMPO_LEVELS
 from musicvideo.models import Scene, Song, SongAnalysis, Storyboard
 from musicvideo.storyboard import STYLE_PRESETS
 
@@ -33,8 +34,9 @@ class SongUploadSerializer(serializers.Serializer):
 class RhythmCorrectionSerializer(serializers.Serializer):
     bar_shift = serializers.IntegerField(default=0, help_text="The bars start this many beats after where they were "
                                                                "found: 0 to beats per bar - 1.")
-    tempo = serializers.ChoiceField(choices=("found", "double", "half"), default="found",
-                                    help_text="The beat as found, twice as fast, or half as fast.")
+    tempo = serializers.ChoiceField(choices=TEMPO_LEVELS, default="found",
+                                    help_text="The beat as found, or how many beats fall in the time of one found: "
+                                              "double, half, 3/2 or 2/3.")
 
 
 class LyricsSerializer(serializers.Serializer):

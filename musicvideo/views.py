@@ -27,6 +27,8 @@ WARNING_TEXT = {
     "no_clear_beat": "We could not hear a steady beat, so scenes are cut on an even 120 BPM grid.",
     "unclear_bar": "Where each bar starts is a close call in this song, so cuts on bar lines may land a beat or two off. "
                    "If they do, say where the bars start, under the timeline.",
+    "unclear_tempo": "The beat of this song can be heard at another speed almost as well. If the scenes change too fast "
+                     "or too slow, say how fast the beat is, under the timeline.",
     "no_vocals": "No sung words were heard: scenes follow the music and its mood only.",
     "lyrics_mismatch": "The lyrics you gave do not match what is sung; their timing is only approximate.",
     "no_vocals_heard": "No singing was heard, so your lyrics are spread evenly over the song.",

@@ -16,8 +16,11 @@ import numpy as np
 
 from musicvideo.audio.analysis import Analysis
 
-TempoLevel = Literal["found", "double", "half"]
-TEMPO_LEVELS: tuple[TempoLevel, ...] = ("found", "double", "half")
+TempoLevel = Literal["found", "double", "half", "3/2", "2/3"]
+# How many beats of the chosen level fall in the time of one beat found: the levels a tracker
+# confuses (2:1 and 3:2, rhythm.LEVEL_ALTERNATIVES).
+TEMPO_FACTORS: dict[TempoLevel, float] = {"found": 1.0, "double": 2.0, "half": 0.5, "3/2": 1.5, "2/3": 2.0 / 3.0}
+TEMPO_LEVELS: tuple[TempoLevel, ...] = tuple(TEMPO_FACTORS)
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,10 @@ def correct_rhythm(found: Rhythm, *, beats_per_bar: int, bar_shift: int, tempo: 
     """``found`` with its beats at another level and its bars starting ``bar_shift`` beats later.
 
     At the level found, every bar start moves by ``bar_shift`` beats, so bars the tracker re-aligned
-    after a slipped beat stay re-aligned. At double or half the level the bars count
-    ``beats_per_bar`` of the new beats from the first bar start found. Section boundaries move to
-    the nearest new bar start: sections are cut on bars.
+    after a slipped beat stay re-aligned. At another level the new beats are read off the beats
+    found (between two of them, in proportion), one of them on the first bar start found, and the
+    bars count ``beats_per_bar`` of them from there. Section boundaries move to the nearest new bar
+    start: sections are cut on bars.
     """
     if not 0 <= bar_shift < beats_per_bar:
         raise ValueError(f"bar_shift must be 0..{beats_per_bar - 1}")
@@ -44,23 +48,20 @@ def correct_rhythm(found: Rhythm, *, beats_per_bar: int, bar_shift: int, tempo: 
     if beats.size < 2 or not found.downbeats_s:
         return found
     starts = np.unique(np.abs(beats[None, :] - np.asarray(found.downbeats_s)[:, None]).argmin(axis=1))
-    scale = 1.0
-    if tempo == "double":
-        beats = np.insert(beats, np.arange(1, beats.size), (beats[1:] + beats[:-1]) / 2)
-        # A bar found was two bars: each is cut in two.
-        ends = np.append(2 * starts[1:], beats.size)
-        starts = np.concatenate([np.arange(2 * a, b, beats_per_bar) for a, b in zip(starts, ends, strict=True)])
-        scale = 2.0
-    elif tempo == "half":
-        # The beats of the first bar's parity, so that the first bar found keeps its start.
-        beats = beats[starts[0] % 2::2]
-        starts = np.arange(starts[0] // 2, beats.size, beats_per_bar)
-        scale = 0.5
-    starts = starts + bar_shift
-    if bar_shift and starts[0] - beats_per_bar >= 0:
-        starts = np.insert(starts, 0, starts[0] - beats_per_bar)
+    factor = TEMPO_FACTORS[tempo]
+    if tempo == "found":
+        starts = starts + bar_shift
+        if bar_shift and starts[0] - beats_per_bar >= 0:
+            starts = np.insert(starts, 0, starts[0] - beats_per_bar)
+    else:
+        # Positions on the beats found (0 = the first beat), a new beat every 1 / factor of them.
+        step, first = 1.0 / factor, int(starts[0])
+        before = int(np.floor(first / step + 1e-9))
+        positions = first + np.arange(-before, int(np.floor((beats.size - 1 - first) / step + 1e-9)) + 1) * step
+        beats = np.interp(positions, np.arange(beats.size), beats)
+        starts = np.arange((before + bar_shift) % beats_per_bar, beats.size, beats_per_bar)
     downbeats = beats[starts[starts < beats.size]]
-    return Rhythm(tempo_bpm=round(found.tempo_bpm * scale, 2), beats_s=[round(float(b), 3) for b in beats],
+    return Rhythm(tempo_bpm=round(found.tempo_bpm * factor, 2), beats_s=[round(float(b), 3) for b in beats],
                   downbeats_s=[round(float(b), 3) for b in downbeats],
                   sections=_on_bars(found.sections, downbeats))
 

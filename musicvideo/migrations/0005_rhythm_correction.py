@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='song',
             name='tempo_level',
-            field=models.CharField(choices=[('found', 'as found'), ('double', 'double'), ('half', 'half')], default='found', max_length=6),
+            field=models.CharField(choices=[('found', 'as found'), ('double', 'double'), ('half', 'half'), ('3/2', 'three halves'), ('2/3', 'two thirds')], default='found', max_length=6),
         ),
         migrations.AddField(
             model_name='songanalysis',

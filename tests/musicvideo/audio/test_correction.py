@@ -45,6 +45,22 @@ def test_half_keeps_the_beats_of_the_first_bar_start() -> None:
     assert correct_rhythm(FOUND, beats_per_bar=4, bar_shift=1, tempo="half").downbeats_s == [1.5, 5.5]
 
 
+def test_three_halves_puts_three_beats_in_the_time_of_two() -> None:
+    got = correct_rhythm(FOUND, beats_per_bar=4, bar_shift=0, tempo="3/2")
+    assert got.tempo_bpm == 180.0
+    # A beat every 2/3 of a beat found, one of them on the first bar start (0.5 s), none past the last.
+    assert got.beats_s == [round(1 / 6 + i / 3, 3) for i in range(17)]
+    assert got.downbeats_s == [0.5, 1.833, 3.167, 4.5]
+
+
+def test_two_thirds_puts_two_beats_in_the_time_of_three() -> None:
+    got = correct_rhythm(FOUND, beats_per_bar=4, bar_shift=0, tempo="2/3")
+    assert got.tempo_bpm == 80.0
+    assert got.beats_s == [0.5, 1.25, 2.0, 2.75, 3.5, 4.25, 5.0]
+    assert got.downbeats_s == [0.5, 3.5]
+    assert correct_rhythm(FOUND, beats_per_bar=4, bar_shift=3, tempo="2/3").downbeats_s == [2.75]
+
+
 def test_bars_the_tracker_realigned_stay_realigned() -> None:
     # A slipped beat: the third bar starts three beats after the second, not four.
     found = Rhythm(tempo_bpm=120.0, beats_s=BEATS, downbeats_s=[0.0, 2.0, 3.5], sections=[])

@@ -41,7 +41,8 @@ def test_beats_and_downbeats_match_the_grid(tempo: float, lead_in: float) -> Non
     assert mir_eval.beat.f_measure(song.beats_s, rhythm.beats_s, f_measure_threshold=0.07) >= 0.95
     assert mir_eval.beat.f_measure(song.downbeats_s, rhythm.downbeats_s, f_measure_threshold=0.07) >= 0.95
     assert rhythm.tempo_bpm == pytest.approx(tempo, abs=1.0)
-    assert rhythm.warnings == []
+    # At 70 BPM its double scores 0.96 of it (LEVEL_CLOSE 0.95): read right, and said to be a close call.
+    assert rhythm.warnings == (["unclear_tempo"] if tempo == 70.0 else [])
     assert rhythm.pulse_clarity > 5.0
 
 

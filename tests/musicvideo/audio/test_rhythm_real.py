@@ -18,7 +18,14 @@ import pytest
 from mediakit.audio import decode_audio, write_wav
 from musicvideo.audio.analysis import Analysis, AnalysisOptions, analyze_samples
 from musicvideo.audio.features import ANALYSIS_SR, compute_features
-from musicvideo.audio.rhythm import active_span, analyze_rhythm, estimate_period
+from musicvideo.audio.rhythm import (
+    LEVEL_CLOSE,
+    _song_tempo,
+    active_span,
+    analyze_rhythm,
+    estimate_period,
+    level_margin,
+)
 from musicvideo.testing.tempo import warp_samples, warp_time
 
 MUSIC = Path(__file__).resolve().parents[2] / "fixtures" / "music"
@@ -51,6 +58,23 @@ def test_the_excerpts_have_a_pulse_bars_and_sections(excerpt: tuple[np.ndarray, 
     assert 60 <= analysis.tempo_bpm <= 180
     assert len(analysis.downbeats_s) >= 8
     assert len(analysis.sections) >= 2
+
+
+@pytest.mark.parametrize(("name", "bpm", "margin"), [
+    ("etr-freezingpoint-60s.ogg", 180.0, 0.977),       # its 90 BPM level nearly ties: the close call is said
+    ("asc-time-to-strike-60s.ogg", 120.0, 0.84),
+    ("wesnoth-northerners-30s.ogg", 131.0, 0.738),
+])
+def test_a_beat_level_that_nearly_ties_with_another_is_said_to_be_a_close_call(name: str, bpm: float,
+                                                                               margin: float) -> None:
+    samples = load(name)
+    first, stop = active_span(samples)
+    features = compute_features(samples[first:stop], offset_s=first / ANALYSIS_SR)
+    period, _, lags_ac = _song_tempo(features.onset_env, features.frame_rate)
+    assert 60 * features.frame_rate / period == pytest.approx(bpm, abs=0.2)
+    assert level_margin(lags_ac, features.frame_rate, period) == pytest.approx(margin, abs=0.005)
+    rhythm = analyze_rhythm(features, duration_s=len(samples) / ANALYSIS_SR)
+    assert ("unclear_tempo" in rhythm.warnings) is (margin >= LEVEL_CLOSE)
 
 
 @pytest.mark.parametrize(("lead_s", "tail_s"), [(0.5, 0.0), (0.013, 0.0), (1.37, 0.4), (2.0, 2.0), (0.0, 1.1)])
