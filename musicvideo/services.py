@@ -205,7 +205,8 @@ def song_rhythm_correct(*, song: Song, user: User, bar_shift: int | str, tempo: 
 
     Applied to the latest finished analysis at once (and to every later one); the storyboard is
     rebuilt in the latest storyboard's style, keeping the user's edited prompts. A refused request
-    changes nothing. Returns the storyboard job, or None where the song has no storyboard yet.
+    changes nothing. Returns the storyboard job, or None where the song has no storyboard yet or
+    the correction is the one already applied.
     """
     try:
         shift = int(bar_shift)
@@ -226,6 +227,8 @@ def song_rhythm_correct(*, song: Song, user: User, bar_shift: int | str, tempo: 
         if storyboard_job_running(song=locked) is not None:
             raise SongStateError("A storyboard is being written for this song already; wait for it.",
                                  code="storyboard_running")
+        if (locked.bar_shift, locked.tempo_level) == (shift, tempo):
+            return None                             # already so: nothing to write again
         locked.bar_shift, locked.tempo_level = shift, tempo
         locked.save(update_fields=["bar_shift", "tempo_level"])
         _apply_correction(analysis, locked)

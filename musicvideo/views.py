@@ -104,14 +104,19 @@ def song_lyrics(request: HttpRequest, song_id: int) -> HttpResponse:
 @require_POST
 def song_rhythm(request: HttpRequest, song_id: int) -> HttpResponse:
     song = _song(request, song_id)
+    before = (song.bar_shift, song.tempo_level)
     try:
         job = song_rhythm_correct(song=song, user=request.user,  # type: ignore[arg-type]
                                   bar_shift=request.POST.get("bar_shift", ""), tempo=request.POST.get("tempo", ""))
     except EncoreError as exc:
         messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
         return redirect(f"{song_url(song)}#beat")
-    messages.success(request, "Beats and bars updated." + (" The storyboard is being written again on them; "
-                                                           "your edited prompts are kept." if job else ""))
+    song.refresh_from_db(fields=["bar_shift", "tempo_level"])
+    if (song.bar_shift, song.tempo_level) == before:
+        messages.info(request, "Beats and bars are already so.")
+    else:
+        messages.success(request, "Beats and bars updated." + (" The storyboard is being written again on them; "
+                                                               "your edited prompts are kept." if job else ""))
     return redirect(f"{song_url(song)}#beat")
 
 

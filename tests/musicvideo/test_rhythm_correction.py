@@ -145,6 +145,13 @@ def test_the_song_page_offers_and_applies_the_correction(client_user: Client, so
     assert Scene.objects.filter(storyboard__song=song).exists()
 
 
+def test_the_correction_already_applied_writes_nothing_again(client_user: Client, song: Song) -> None:
+    before, rhythm = snapshot(), rhythm_of(song)
+    response = client_user.post(f"/songs/{song.pk}/rhythm/", {"bar_shift": "0", "tempo": "found"}, follow=True)
+    assert "Beats and bars are already so." in response.content.decode()
+    assert (snapshot(), rhythm_of(song)) == (before, rhythm)
+
+
 def test_the_song_page_says_why_a_correction_was_refused(client_user: Client, song: Song) -> None:
     before, rhythm = snapshot(), rhythm_of(song)
     response = client_user.post(f"/songs/{song.pk}/rhythm/", {"bar_shift": "9", "tempo": "found"}, follow=True)
