@@ -36,7 +36,7 @@ ERROR_CODES: dict[str, str] = {
     # the user's correction of beats and bars
     "rhythm_correction_invalid": "The correction of beats and bars is not valid.",
     "bar_shift_invalid": "The bars can start 0 to beats-per-bar - 1 beats after where they were found.",
-    "tempo_level_invalid": "The beat is as found, twice as fast or half as fast.",
+    "tempo_level_invalid": "The beat is as found, or double, half, 3/2 or 2/3 of it.",
     # rendering (issue 11)
     "render_failed": "The video could not be rendered.",
     "renderer_unknown": "Unknown renderer.",

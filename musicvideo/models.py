@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from musicvideo.audio.correction import TEMPO_LABELS
+
 
 class Song(models.Model):
     """An uploaded song, accepted only after its content was validated."""
@@ -23,9 +25,7 @@ class Song(models.Model):
     # The user's word on the beat (musicvideo.audio.correction), applied to every analysis of the song:
     # the bars start this many beats after where the tracker put them, at this level of the metre.
     bar_shift = models.PositiveSmallIntegerField(default=0)
-    tempo_level = models.CharField(max_length=6, default="found",
-                                   choices=[("found", "as found"), ("double", "double"), ("half", "half"),
-                                            ("3/2", "three halves"), ("2/3", "two thirds")])
+    tempo_level = models.CharField(max_length=6, default="found", choices=list(TEMPO_LABELS.items()))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -33,10 +33,6 @@ class Song(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def rhythm_corrected(self) -> bool:
-        return self.bar_shift != 0 or self.tempo_level != "found"
 
     @property
     def lyrics_kind(self) -> str:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from config.uploads import serve_stored
 from mediakit.errors import EncoreError
+from musicvideo.audio.correction import TEMPO_LABELS
 from musicvideo.models import Song
 from musicvideo.selectors import analysis_latest, songs_visible_to, storyboard_latest
 from musicvideo.services import (
@@ -64,6 +65,7 @@ def song_detail(request: HttpRequest, song_id: int) -> HttpResponse:
         "warnings": warnings, "scenes": list(board.scenes.all()) if board else [],
         "storyboard_job": storyboard_job_running(song=song),
         "bar_shift_choices": _bar_shift_choices(analysis.beats_per_bar if analysis else 4),
+        "tempo_choices": list(TEMPO_LABELS.items()),
     })
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from mediakit.audio import decode_audio
 from mediakit.errors import EncoreError
 from mediakit.progress import ProgressFn, null_progress, scaled
+from musicvideo.audio import correction
 from musicvideo.audio.emotion import EmotionAnalyzer, EmotionCurve, SectionEmotion, TimedText
 from musicvideo.audio.features import ANALYSIS_SR, compute_features, loudness_db
 from musicvideo.audio.lyrics import LyricLine, Lyrics, WhisperConfig, Word, lyrics_from_text, transcribe_words
@@ -208,3 +209,16 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
         yield
     finally:
         timings[name] = round(time.perf_counter() - started, 3)
+
+
+def corrected_analysis(analysis: Analysis, *, bar_shift: int, tempo: correction.TempoLevel) -> Analysis:
+    """``analysis`` with the user's correction (``correction.correct_rhythm``) applied to its tempo,
+    beats, bars and sections."""
+    data = analysis.to_dict()
+    found = correction.Rhythm(tempo_bpm=analysis.tempo_bpm, beats_s=data["beats_s"],
+                              downbeats_s=data["downbeats_s"], sections=data["sections"])
+    rhythm = correction.correct_rhythm(found, beats_per_bar=analysis.beats_per_bar, bar_shift=bar_shift,
+                                       tempo=tempo)
+    data.update(tempo_bpm=rhythm.tempo_bpm, beats_s=rhythm.beats_s, downbeats_s=rhythm.downbeats_s,
+                sections=rhythm.sections)
+    return Analysis.from_dict(data)

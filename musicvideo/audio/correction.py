@@ -14,13 +14,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from musicvideo.audio.analysis import Analysis
-
 TempoLevel = Literal["found", "double", "half", "3/2", "2/3"]
 # How many beats of the chosen level fall in the time of one beat found: the levels a tracker
 # confuses (2:1 and 3:2, rhythm.LEVEL_ALTERNATIVES).
 TEMPO_FACTORS: dict[TempoLevel, float] = {"found": 1.0, "double": 2.0, "half": 0.5, "3/2": 1.5, "2/3": 2.0 / 3.0}
 TEMPO_LEVELS: tuple[TempoLevel, ...] = tuple(TEMPO_FACTORS)
+# What each level is called where people choose it (the song page, the model's choices).
+TEMPO_LABELS: dict[TempoLevel, str] = {"found": "as found", "double": "twice as fast", "half": "half as fast",
+                                       "3/2": "one and a half times as fast", "2/3": "two thirds as fast"}
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,3 @@ def _on_bars(sections: list[dict[str, Any]], downbeats: np.ndarray) -> list[dict
         out.append({**section, "start_s": start})
     return out
 
-
-def corrected_analysis(analysis: Analysis, *, bar_shift: int, tempo: TempoLevel) -> Analysis:
-    """``analysis`` with ``correct_rhythm`` applied to its tempo, beats, bars and sections."""
-    data = analysis.to_dict()
-    rhythm = correct_rhythm(Rhythm(tempo_bpm=analysis.tempo_bpm, beats_s=data["beats_s"],
-                                   downbeats_s=data["downbeats_s"], sections=data["sections"]),
-                            beats_per_bar=analysis.beats_per_bar, bar_shift=bar_shift, tempo=tempo)
-    data.update(tempo_bpm=rhythm.tempo_bpm, beats_s=rhythm.beats_s, downbeats_s=rhythm.downbeats_s,
-                sections=rhythm.sections)
-    return Analysis.from_dict(data)

@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mediakit.errors import EncoreError
 from mediakit.progress import TqdmProgress
 from mediakit.validate import validate_media
-from musicvideo.audio.analysis import Analysis, analyze_file
-from musicvideo.audio.correction import TEMPO_LEVELS, corrected_analysis
+from musicvideo.audio.analysis import Analysis, analyze_file, corrected_analysis
+from musicvideo.audio.correction import TEMPO_LEVELS
 from musicvideo.audio.lyrics import read_text
 from musicvideo.prompt_writers import writer_from_settings
 from musicvideo.services import analysis_options, lyrics_clean, song_limits
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--bar-shift", type=int, default=0, choices=range(4),
                             help="the bars start this many beats after where they are found")
         parser.add_argument("--tempo", default="found", choices=TEMPO_LEVELS,
-                            help="the beat as found, twice as fast or half as fast")
+                            help="the beat as found, or double, half, 3/2 or 2/3 of it")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
