@@ -470,6 +470,34 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   -> 0.960, Jungle's phase-vocoder copy and track5's; 1.75 : 0.25 frantic's Opus and atempo copies).
   EarthRise's atempo copy (downbeat F 0.00) is a tie broken the other way: its true downbeat still
   wins the vote, by 0.017 < BAR_VOTE_MARGIN, and the copy's grid has one beat more at its start.
+- 6 Dec 2026, sixth session: two steady songs whose grid was right in every copy but one. (1) A
+  steady grid was fitted to the tracked beats, which the tracker holds at the period the tempogram
+  reads: vengeful's faster phase-vocoder copy read it 0.057 % fast, its tracked beats drifted off
+  the music from 80 s on (0.35 of a beat by the end), and the grid fitted to them drifted too
+  (beat F 0.47). The grid is now fitted last to the onsets themselves (``refine_grid``: period
+  within +-0.15 %, phase within +-0.25 of a beat, where the tracker's score at the grid's points
+  sums highest): vengeful's copy 1.00. On five synthetic songs the grids lie 0.9-3.5 ms from the
+  truth on average (before 2.5-3.9 ms; four of the five unchanged, 128 BPM 3.9 -> 0.9 ms); the committed 24 s time_to_strike excerpt's grid lies within 3 ms of
+  the whole track's beats (it was 12 ms late at its start and 7 ms early at its end). (2)
+  mainzik's faster atempo copy held a quarter beat off for 20 s at a time, where its sixteenths
+  are as loud as its beats: 0.886 of its beats on the grid or unsupported, under the 0.9 asked,
+  though the grid gathered 0.947 of the tracked beats' score; the share asked there is now 0.87
+  (``UNSUPPORTED_SHARE``; 0.85-0.88 all change that copy alone): beat and downbeat F 0.70 / 0.56
+  -> 1.00. Beat F min / mean, before -> after: tuned faster atempo 0.702 / 0.945 -> 0.924 / 0.982;
+  held-out Wesnoth faster phase vocoder 0.289 / 0.641 -> 0.289 / 0.708, phase vocoder mean 0.622
+  -> 0.627 (breaking_the_chains 0.546 -> 0.59); every other beat figure unchanged. Downbeat F:
+  northerners' faster atempo copy 1.00 -> 0.00 and ridealong's phase-vocoder copy 0.00 -> 1.00
+  (both bar votes near ties). Warped tracks, synthetic songs (1.00) and the 3-minute timing (0.67
+  s) unchanged. Measured and dropped the same day: the half-beat grid refined the same way (etr
+  calmrace's bar vote moved in three copies); a level check on the exact grid, the onset score per
+  grid point at 2/3, 3/2, 3/4 and 4/3 of the period (freezingpoint's and Jungle's slower 3:2 level
+  gathers 1.08-1.10 times as much as the level chosen in every copy, calmrace's 0.98-1.04: no
+  margin tells a level from its neighbour); the onset in a cut's first four frames capped at the
+  song's 99th percentile (a cut mid-note opens on its loudest onset; the moved time_to_strike
+  excerpt 0.928 -> 0.938, the tracker still starts there). Left: freezingpoint's and Freeway's
+  faster phase-vocoder copies and track5's and start1's faster atempo copies are level flips
+  (``unclear_tempo`` says so in the originals of all four but start1); sdmusic, whose tempo moves
+  (not steady), slips half a beat at 25 s in its faster phase-vocoder copy (0.545).
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
