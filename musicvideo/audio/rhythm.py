@@ -842,8 +842,9 @@ def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
     through differently, and it is not quantised to the 16 ms frames. Given the tracker's ``score``,
     beats off the grid where the onsets do not support leaving it (a passage that holds no beat) do
     not count against it (``_holds_without_support``), and where longer passages slid
-    (``half_beat_grid``) the beats may still all lie on the grid's beats and off-beats. ``None``
-    where the tempo moves (rubato, tempo changes): the tracked beats stand.
+    (``half_beat_grid``) the beats may still all lie on the grid's beats and off-beats. Given the
+    score, the beat grid is fitted last to the onsets themselves (``refine_grid``). ``None`` where
+    the tempo moves (rubato, tempo changes): the tracked beats stand.
     """
     if len(beat_frames) < 16:
         return None
@@ -853,12 +854,12 @@ def steady_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
     # past its last clear onset: ending at the last tracked beat, a copy whose last onset came a
     # frame later had one beat more (beat F 0.999 under a 0.5 s shift on a drum-kit piece).
     grid = _grid(start, step, first, n_frames, lead=STEADY_TOLERANCE * step)
-    if float(on.mean()) < STEADY_SHARE and (
-            score is None or not _holds_without_support(beat_frames, start + index * step, on, grid, score)):
-        return None if score is None else half_beat_grid(beat_frames, period, n_frames=n_frames, score=score,
-                                                         kick=kick)
+    steady = float(on.mean()) >= STEADY_SHARE or (
+        score is not None and _holds_without_support(beat_frames, start + index * step, on, grid, score))
     if score is None:
-        return grid
+        return grid if steady else None
+    if not steady:
+        return half_beat_grid(beat_frames, period, n_frames=n_frames, score=score, kick=kick)
     start, step = refine_grid(start, step, first, int(index.max()), score)
     return _grid(start, step, first, n_frames, lead=STEADY_TOLERANCE * step)
 
