@@ -487,8 +487,13 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   held-out Wesnoth faster phase vocoder 0.289 / 0.641 -> 0.289 / 0.708, phase vocoder mean 0.622
   -> 0.627 (breaking_the_chains 0.546 -> 0.59); every other beat figure unchanged. Downbeat F:
   northerners' faster atempo copy 1.00 -> 0.00 and ridealong's phase-vocoder copy 0.00 -> 1.00
-  (both bar votes near ties). Warped tracks, synthetic songs (1.00) and the 3-minute timing (0.67
-  s) unchanged. Measured and dropped the same day: the half-beat grid refined the same way (etr
+  (both bar votes near ties). Warped tracks, synthetic songs (1.00) and the 3-minute timing (0.69
+  s) unchanged. A full run of this file gave the same beat figures; crop30 on the drums min 0.990
+  -> 0.998. Sections kept, two copies fewer: vengeful's -6 dB copy adds a boundary at 36 s (held
+  out gain 7/8 -> 6/8) and Brick's MP3 copy drops the one at 300 s (drums MP3 7/8 -> 6/8); with the
+  grid unrefined both keep them. The refined grid moves the bars by 10-30 ms, and a bar whose
+  novelty sits at the threshold goes the other way in one copy (battle's and loyalists' -6 dB copies
+  already did, fifth session). Measured and dropped the same day: the half-beat grid refined the same way (etr
   calmrace's bar vote moved in three copies); a level check on the exact grid, the onset score per
   grid point at 2/3, 3/2, 3/4 and 4/3 of the period (freezingpoint's and Jungle's slower 3:2 level
   gathers 1.08-1.10 times as much as the level chosen in every copy, calmrace's 0.98-1.04: no
