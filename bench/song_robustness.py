@@ -526,6 +526,12 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   left the tempogram's noise to decide: level flips over the 418 copies 13 -> 36-61, and 14-20 of
   the 38 originals moved level (most to double tempo). The steep side of the prior is what holds
   levels apart; the flips left are close calls (``unclear_tempo``).
+  Also measured on the level alone (the tempo ``_song_tempo`` picks in each copy, 418 copies, 13
+  flips now): ``TEMPO_HALF_WEIGHT`` 0.25 / 0.35 / 0.65: 22 / 21 / 18 flips (0.25 and 0.35 move
+  track5's original to 80 BPM and send MadeiraStew's slower copies to double tempo);
+  ``TEMPO_MULTIPLES`` 2 / 4: 18 / 20 (Freeway's and the_city_falls' originals move); a 16 s
+  tempogram window (1024 frames): 14 (frantic's atempo copy flips 3:2 as well). The settings kept
+  are the best of their neighbours.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
