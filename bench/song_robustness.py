@@ -504,7 +504,7 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   (``unclear_tempo`` says so in the originals of all four but start1); sdmusic, whose tempo moves
   (not steady), slips half a beat at 25 s in its faster phase-vocoder copy (0.545).
 - 6 Dec 2026, seventh session: measured and dropped, on the cached features of the 38 tracks and
-  their 11 copies (the harness that reproduces this file's beat figures). Where the held-out
+  their 11 copies (a script outside the repository that reproduces this file's beat figures). Where the held-out
   Wesnoth pieces miss under gain and MP3 (casualties_of_war 0.992 / 0.948, siege_of_laurelmor MP3
   0.952, the_city_falls 0.962, legends_of_the_north 0.964), the tracked beats slide 0.35-0.8 of a
   beat for 2-20 s, each time in a passage that holds no beat: the score summed on the beats of 8
@@ -517,8 +517,8 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   0.5 s shift 1.00 -> 0.949. A flat score makes every phase a near tie, which is what broke the copies
   apart in the first place. (2) A second pass held four times as tightly there instead (tightness
   400 -> 1600 at ratio 1.0, 400 from 1.1): frantic's shift and MP3 1.00 -> 0.879, casualties gain
-  0.992 -> 0.864. (3) Faster copies flip level (Freeway, freezingpoint, track5, start1) because the
-  tempo prior is steeper below 120 BPM than above: its ratio for the two levels moves with the copy
+  0.992 -> 0.864. (3) Faster copies flip level (Freeway, freezingpoint, track5, start1) in part because
+  the tempo prior is steeper below 120 BPM than above: its ratio for the two levels moves with the copy
   (track5 80 / 160 BPM: 0.694 -> 0.771 at 1.05, while the tempogram's own ratio moves 1.382 ->
   1.401; Freeway 3:2 prior +3.8 %, tempogram +5.6 %; freezingpoint prior +1.9 %, tempogram +14 %
   under the phase vocoder). A prior with one slope (a power law of the tempo, 0.2-0.5 octave per
