@@ -532,6 +532,20 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   ``TEMPO_MULTIPLES`` 2 / 4: 18 / 20 (Freeway's and the_city_falls' originals move); a 16 s
   tempogram window (1024 frames): 14 (frantic's atempo copy flips 3:2 as well). The settings kept
   are the best of their neighbours.
+- 7 Dec 2026, eighth session: measured and dropped, on the same cached features (the harness
+  reproduced every figure above first). (1) The beats of a passage that holds no beat replaced by an
+  even grid between the last and next beats that are heard (the ratio above, over the 9 beats around
+  each, at least 1.08, or 1.03), as many beats as the local period fits: the DP already bridges such a
+  passage at the cost of its tightness, and the bridge's ends move with the threshold. At 1.08:
+  held-out gain min 0.992 -> 0.945 (breaking_the_chains), tuned MP3 min 1.00 -> 0.936 (knalgan_theme),
+  held-out AAC min 0.813 -> 0.772, casualties_of_war MP3 unchanged (0.948). At 1.03: frantic's 0.5 s
+  and 2 s shifts 1.00 -> 0.957 (a shift moves the score's frames, and a beat's ratio crosses the
+  threshold), held-out gain min 0.981 and MP3 min 0.936 (casualties_of_war). (2) ``MIN_PULSE_CLARITY``
+  1.8 instead of 2.0 (white noise reads 1.4-1.7), since the_city_falls' and siege_of_laurelmor's
+  phase-vocoder copies fall back to the even 120 BPM grid (clarity 1.90-1.93, periodicity 0.010-0.015;
+  their originals 2.34 and 4.16): the_city_falls' copies 0.240 -> 0.582 and 0.289 -> 0.463,
+  siege_of_laurelmor's 0.255 -> 0.288, but heroes_rite, which has no beat (clarity 1.88), is then
+  tracked on noise and its own MP3 and AAC copies disagree with it (1.00 -> 0.771 and 0.412).
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
