@@ -10,9 +10,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from jobs.errors import JobLost
+from jobs import services
+from jobs.errors import JobCancelled, JobLost
 from jobs.models import Job
-from jobs.services import JobReporter, job_claim, job_create, job_execute, job_reconcile, job_run_now
+from jobs.services import JobReporter, job_cancel, job_claim, job_create, job_execute, job_reconcile, job_run_now
 from mediakit.errors import EncoreError
 
 
@@ -54,6 +55,38 @@ def test_progress_is_written_and_never_goes_backwards(job: Job) -> None:
     report("decode", 0.2, "Still reading")
     job.refresh_from_db()
     assert (job.stage, job.progress, job.message) == ("decode", 0.4, "Still reading")
+
+
+@pytest.mark.django_db
+def test_a_report_too_soon_to_be_written_still_stops_at_a_cancel(job: Job, user: Any, monkeypatch: Any) -> None:
+    # Per-frame loops report far more often than rows are written: the cancel must not wait for the
+    # next written report, which may be minutes away under a long write interval.
+    token = job_claim(job_id=job.pk, worker="w1")
+    assert token is not None
+    report = JobReporter(job_id=job.pk, token=token, min_interval_s=3600.0)
+    report("render", 0.1, "first frame")
+    job_cancel(job=Job.objects.get(pk=job.pk), by=user)
+    monkeypatch.setattr(services, "CANCEL_CHECK_S", 0.0)
+    with pytest.raises(JobCancelled):
+        report("render", 0.2, "second frame")
+    job.refresh_from_db()
+    assert (job.status, job.stage, job.progress, job.message) == ("running", "render", 0.1, "Cancelling…")
+
+
+@pytest.mark.django_db
+def test_reports_milliseconds_apart_do_not_each_ask_the_database(job: Job, monkeypatch: Any,
+                                                                django_assert_num_queries: Any) -> None:
+    token = job_claim(job_id=job.pk, worker="w1")
+    assert token is not None
+    report = JobReporter(job_id=job.pk, token=token, min_interval_s=3600.0)
+    report("render", 0.1, "first frame")
+    monkeypatch.setattr(services, "CANCEL_CHECK_S", 3600.0)
+    with django_assert_num_queries(0):
+        for i in range(100):
+            report("render", 0.1 + i / 1000, "frame")
+    monkeypatch.setattr(services, "CANCEL_CHECK_S", 0.0)
+    with django_assert_num_queries(1):
+        report("render", 0.3, "frame")
 
 
 @pytest.mark.django_db
