@@ -1,6 +1,6 @@
 """Beats on real music: do they hold when the file changes but the song does not?
 
-    .venv/bin/python bench/song_robustness.py [--json] [--trackers dbn,dp,librosa] [--tracks N]
+    .venv/bin/python bench/song_robustness.py [--json] [--trackers dbn,dp,librosa,essentia] [--tracks N]
 
 Real tracks come from Debian packages (asc-music, fb-music-high, wesnoth-1.16-music, all GPL-2+;
 hedgewars-data, GPL-2; extremetuxracer-data, xmoto-data, neverball-data, GPL-2+; 500 MB, so they
@@ -37,6 +37,9 @@ Trackers compared, each on the same features of the same decoded audio:
 - ``dbn``: active span + the same curve and tempo + a beat-pointer DBN (Viterbi) allowed +-15 %
 - ``librosa``: what a plain librosa user gets: ``librosa.beat.beat_track`` on the onset curve of
   the whole file (its own tempo estimate, no trimming), downbeats by the same bar vote.
+- ``essentia`` (only when asked for, and only where ``pip install essentia`` was run: AGPL-3.0, so a
+  peer and not a dependency): Essentia's ``BeatTrackerMultiFeature`` on the file decoded at 44.1 kHz,
+  downbeats by the same bar vote. Figures at the end of this docstring.
 
 Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
 - before (librosa-style dB flux, single-lag tempogram tempo, librosa's DP at a whole-frame
@@ -563,6 +566,29 @@ here; it was measured outside the project (its CRNN on madmom's features, madmom
 DBN) on frantic, knalgan_theme, siege_of_laurelmor and heroes_rite: beat F under stretch
 0.49-0.69, gain 0.49-0.83, MP3 0.70-0.88, shift 0.76-1.00, far below dp on every condition.
 madmom's own models are CC BY-NC-SA; beat_this 1.1.0's wheel holds no weights (it downloads them).
+
+Essentia (7 Dec 2026, ninth session): the signal-processing tracker practitioners reach for when
+they want no learned weights, essentia 2.1b6.dev1110's wheel from PyPI, ``BeatTrackerMultiFeature``
+(five onset functions, Degara's probabilistic tracker on each, the candidate the others agree with
+most). Same 38 tracks, same copies, same scoring (``--trackers essentia``; time_to_strike's figures
+from the bench equal the study script's that gave the rest). Beat F, min / mean, essentia against dp:
+- tuned 8: shift 0.479 / 0.890 (dp 1.00), gain 0.980 / 0.996 (1.00), MP3 0.533 / 0.920 (1.00),
+  atempo stretch 0.472 / 0.845 (0.935 / 0.985), Rubber Band 0.514 / 0.842 (0.386 / 0.914), phase
+  vocoder 0.285 / 0.799 (0.631 / 0.941); frantic worst in shift, MP3 and stretch.
+- held-out Wesnoth: shift 0.447 / 0.697 and 2 s 0.394 / 0.783 (1.00), gain 0.537 / 0.930 (0.992 /
+  0.999), MP3 0.588 / 0.805 (0.948 / 0.977), AAC 0.596 / 0.809, atempo stretch 0.459 / 0.663 (0.292 /
+  0.826; dp's minimum is heroes_rite on its even fallback grid), Rubber Band 0.391 / 0.678 (0.281 /
+  0.771), phase vocoder 0.461 / 0.741 (0.240 / 0.627).
+- drums: shift 0.807 / 0.938, gain 0.944 / 0.992, MP3 0.904 / 0.979, stretch 0.584 / 0.916 (dp 1.00
+  on the first three, 0.999 / 1.00 stretched).
+- more: shift 0.000 / 0.913 (neverball track2's shifted copy is on the off-beat throughout), gain
+  1.00, MP3 0.811 / 0.987, stretch 0.068 / 0.894 (dp 1.00, 1.00, 1.00, 1.00 / 1.00).
+- synthetic songs 0.960 (dp 0.997); the 2 s shift puts 3 beats in time_to_strike's leading silence
+  (dp none).
+Its Degara tracker alone, on six held-out pieces: gain 1.00 on all six, but shift 0.55 / 0.67, MP3
+0.665 / 0.824, stretch 0.494 / 0.656. Neither comes near dp on any set except where dp deliberately
+gives heroes_rite, which has no pulse, an even grid that does not stretch; so the held-out orchestral
+targets are not met by switching trackers either.
 """
 
 from __future__ import annotations
@@ -641,6 +667,7 @@ LONG_SHIFT_S = 2.0
 # An excerpt: the song with its start cut off, mid-bar (10.3 s) and after the intro (30 s).
 CROPS_S = {"crop10": 10.3, "crop30": 30.0}
 STRETCH = 1.05
+ESSENTIA_SR = 44100
 WINDOW_S = 0.07
 LIMIT_3MIN_S = 2.0
 # What each change does to the file (FFmpeg arguments after the input) and to the reference times.
@@ -678,8 +705,14 @@ def ffmpeg(src: Path, dst: Path, args: list[str]) -> Path:
     return dst
 
 
-def rhythm_of(samples: np.ndarray, tracker: str) -> Rhythm:
-    """Beats of 16 kHz mono samples with one of the trackers compared here."""
+def rhythm_of(samples: np.ndarray, tracker: str, full_band: np.ndarray | None = None) -> Rhythm:
+    """Beats of 16 kHz mono samples with one of the trackers compared here.
+
+    ``essentia`` reads ``full_band`` (the same audio at 44.1 kHz, the rate its tracker is built for)
+    where the caller decoded it, else the 16 kHz samples resampled (no content above 8 kHz).
+    """
+    if tracker == "essentia":
+        return essentia_rhythm(samples, full_band)
     if tracker == "librosa":
         features = compute_features(samples)
         _, frames = librosa.beat.beat_track(onset_envelope=features.onset_env, sr=ANALYSIS_SR,
@@ -688,6 +721,33 @@ def rhythm_of(samples: np.ndarray, tracker: str) -> Rhythm:
         phase = _downbeat_phase(features, np.asarray(frames, dtype=int), 4)[0] if len(beats) >= 12 else 0
         return Rhythm(tempo_bpm=0.0, beats_s=beats, downbeats_s=beats[phase::4], beats_per_bar=4, pulse_clarity=0.0)
     return tracked(samples, tracker)[0]
+
+
+def essentia_standard() -> Any:
+    try:
+        import essentia
+        import essentia.standard as es
+    except ImportError as error:
+        raise SystemExit("--trackers essentia needs the essentia package: pip install essentia") from error
+    essentia.log.infoActive = essentia.log.warningActive = False
+    return es
+
+
+def essentia_rhythm(samples: np.ndarray, full_band: np.ndarray | None) -> Rhythm:
+    """Essentia's multi-feature tracker (Zapata et al. 2014: five onset functions, Degara's tracker on
+    each, the beats that agree most). Essentia is AGPL-3.0, so it is a peer to measure against, not a
+    dependency: ``pip install essentia`` in the bench's environment to include it."""
+    es = essentia_standard()
+    if full_band is None:
+        full_band = librosa.resample(samples, orig_sr=ANALYSIS_SR, target_sr=ESSENTIA_SR)
+    ticks, _confidence = es.BeatTrackerMultiFeature()(np.ascontiguousarray(full_band, dtype=np.float32))
+    beats = np.asarray(ticks, dtype=float)
+    # Bars as for the librosa peer: the project's bar vote on its own features.
+    features = compute_features(samples)
+    frames = features.time_to_frame(beats).astype(int)
+    phase = _downbeat_phase(features, frames, 4)[0] if len(beats) >= 12 else 0
+    return Rhythm(tempo_bpm=float(60 / np.median(np.diff(beats))) if len(beats) > 2 else 0.0, beats_s=beats,
+                  downbeats_s=beats[phase::4], beats_per_bar=4, pulse_clarity=0.0)
 
 
 def tracked(samples: np.ndarray, tracker: str) -> tuple[Rhythm, Features, float]:
@@ -719,10 +779,13 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
         files[variant] = write_wav(work / f"{variant}.wav", stretched, PV_SR)
     decoded = {"original": decode_audio(original, sample_rate=ANALYSIS_SR)}
     decoded.update({v: decode_audio(p, sample_rate=ANALYSIS_SR) for v, p in files.items()})
+    full_band: dict[str, np.ndarray] = {}
+    if "essentia" in trackers:
+        full_band = {v: decode_audio(p, sample_rate=ESSENTIA_SR) for v, p in {"original": original, **files}.items()}
     out: dict[str, Any] = {"duration_s": round(len(decoded["original"]) / ANALYSIS_SR, 1)}
     for tracker in trackers:
         ref, ref_sections = with_sections(decoded["original"]) if tracker == "dp" else (
-            rhythm_of(decoded["original"], tracker), np.array([]))
+            rhythm_of(decoded["original"], tracker, full_band.get("original")), np.array([]))
         # Whether the untouched file's beat level is reported as a close call (rhythm.LEVEL_CLOSE).
         figures: dict[str, Any] = {"tempo_bpm": ref.tempo_bpm, "steady": ref.steady,
                                    "unclear_tempo": "unclear_tempo" in ref.warnings}
@@ -734,7 +797,7 @@ def track_figures(name: str, path: Path, trackers: list[str], work: Path) -> dic
                 figures[f"sections_kept_{variant}"] = int(len(sections) == len(ref_sections) and bool(
                     np.all(np.abs(sections - shift - ref_sections) < WINDOW_S)))
             else:
-                got = rhythm_of(decoded[variant], tracker)
+                got = rhythm_of(decoded[variant], tracker, full_band.get(variant))
             scale = SCALES.get(variant, 1.0)
             beats, downbeats = ref.beats_s * scale + shift, ref.downbeats_s * scale + shift
             figures[f"beat_f_{variant}"] = round(f_measure(beats[beats >= 0], got.beats_s), 3)
@@ -807,6 +870,8 @@ def main() -> None:
                         help="how many tracks to play with a known moving tempo (0: none)")
     args = parser.parse_args()
     trackers = args.trackers.split(",")
+    if "essentia" in trackers:
+        essentia_standard()    # before minutes of decoding, not after
     groups = {"tracks": TRACKS[: args.tracks], "held_out": HELD_OUT[: args.held_out],
               "held_out_drums": HELD_OUT_DRUMS[: args.held_out], "held_out_more": HELD_OUT_MORE[: args.held_out]}
     result: dict[str, Any] = {group: {} for group in groups}
