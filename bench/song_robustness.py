@@ -559,6 +559,23 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   holds beats under it (52 of 53 under atempo, 76 of 84 under Rubber Band, 78 of 78 under the faster
   copy, 1 of 1 under MP3): each is part of a slip that also covers an open passage. The tempo path
   (original's and copy's, on one clock) differs by more than 1.5 % at 4 of those 53 and 0 of those 78.
+- 7 Dec 2026, ninth session: the whole bench run again on a new machine (``--trackers dp``, two
+  processes, 35 min) gave every figure above to the third decimal (tuned stretch 0.935 / 0.985, Rubber
+  Band 0.386 / 0.914, phase vocoder 0.631 / 0.941; held-out gain 0.992, MP3 0.948 / 0.977, both
+  casualties_of_war; drums and more as above); synthetic 1.00, 3 minutes in 0.786 s, warped steps
+  0.955 / 0.980 and sweep 0.886 / 0.970. The excerpts (held out; no target was set for them) fall
+  short on three steady or near-steady pieces. etr calmrace's crop30 (beat F 0.00) lies half a beat
+  off throughout: the song's first 30 s lock the original's phase (onset score on the beat 113 : 95
+  off it there), the original slides onto the off-beat at 28-34 s and ``half_beat_grid`` brings it
+  back by the kick (2.2 : 1); the excerpt starts after that intro, its tracker takes the off-beat
+  from the start, so its beats are one steady grid and the half-beat check never runs, with onsets
+  1.055 : 1 for the off-beat (just past ``HALF_BEAT_MARGIN``) and the kick 1 : 4.8 against it.
+  Deciding that from this held-out copy would tune on it, so it stays. start1-jt's crop30 (0.286):
+  38 s left, read at 93.8 BPM against 125 (3:4, reported ``unclear_tempo``); xmoto speeditup's crop30
+  (0.685): 44 s left, not steady, beats 0.17 of a beat early to 0.37 late. Other excerpts: frantic
+  0.848 / 0.861, the_city_falls 0.897 / 0.853, breaking_the_chains 0.986 / 0.628, casualties_of_war
+  0.838 / 1.00, siege_of_laurelmor 0.752 / 0.639 (crop10 / crop30), heroes_rite's crop30 0.00 (its
+  even fallback grid starts where the excerpt's music does); every drum and other crop 0.997-1.00.
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
