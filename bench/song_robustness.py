@@ -603,9 +603,14 @@ from the bench equal the study script's that gave the rest). Beat F, min / mean,
 - synthetic songs 0.960 (dp 0.997); the 2 s shift puts 3 beats in time_to_strike's leading silence
   (dp none).
 Its Degara tracker alone, on six held-out pieces: gain 1.00 on all six, but shift 0.55 / 0.67, MP3
-0.665 / 0.824, stretch 0.494 / 0.656. Neither comes near dp on any set except where dp deliberately
-gives heroes_rite, which has no pulse, an even grid that does not stretch; so the held-out orchestral
-targets are not met by switching trackers either.
+0.665 / 0.824, stretch 0.494 / 0.656. dp is higher on every set's mean but the held-out Wesnoth
+phase-vocoder copies (essentia 0.741 / 0.712 against dp 0.627 / 0.708): there dp falls back to its even
+grid for the_city_falls and siege_of_laurelmor (pulse clarity 1.90-1.93 after the phase vocoder; essentia
+0.673 and 0.834, dp 0.240 and 0.255) and, in every copy, for heroes_rite, which has no pulse (essentia
+0.39-0.47, dp 0.28-0.30). Essentia is also higher on siege_of_laurelmor's Rubber Band (0.840 / 0.732)
+and faster (0.868 / 0.800) copies and legends_of_the_north's phase vocoder (0.906 / 0.826). Only one
+held-out piece reaches 0.95 under atempo with essentia (loyalists 0.955), against three with dp: the
+held-out orchestral targets are not met by switching trackers either.
 """
 
 from __future__ import annotations
