@@ -739,10 +739,16 @@ def rhythm_of(samples: np.ndarray, tracker: str, full_band: np.ndarray | None = 
         features = compute_features(samples)
         _, frames = librosa.beat.beat_track(onset_envelope=features.onset_env, sr=ANALYSIS_SR,
                                             hop_length=features.hop, units="frames")
-        beats = librosa.frames_to_time(np.asarray(frames, dtype=int), sr=ANALYSIS_SR, hop_length=features.hop)
-        phase = _downbeat_phase(features, np.asarray(frames, dtype=int), 4)[0] if len(beats) >= 12 else 0
-        return Rhythm(tempo_bpm=0.0, beats_s=beats, downbeats_s=beats[phase::4], beats_per_bar=4, pulse_clarity=0.0)
+        frames = np.asarray(frames, dtype=int)
+        beats = librosa.frames_to_time(frames, sr=ANALYSIS_SR, hop_length=features.hop)
+        return peer_rhythm(features, frames, beats, tempo_bpm=0.0)
     return tracked(samples, tracker)[0]
+
+
+def peer_rhythm(features: Features, frames: np.ndarray, beats: np.ndarray, *, tempo_bpm: float) -> Rhythm:
+    """A peer tracker's beats, in bars of 4 by the project's bar vote on its own features."""
+    phase = _downbeat_phase(features, frames, 4)[0] if len(beats) >= 12 else 0
+    return Rhythm(tempo_bpm=tempo_bpm, beats_s=beats, downbeats_s=beats[phase::4], beats_per_bar=4, pulse_clarity=0.0)
 
 
 def essentia_standard() -> Any:
@@ -764,12 +770,9 @@ def essentia_rhythm(samples: np.ndarray, full_band: np.ndarray | None) -> Rhythm
         full_band = librosa.resample(samples, orig_sr=ANALYSIS_SR, target_sr=ESSENTIA_SR)
     ticks, _confidence = es.BeatTrackerMultiFeature()(np.ascontiguousarray(full_band, dtype=np.float32))
     beats = np.asarray(ticks, dtype=float)
-    # Bars as for the librosa peer: the project's bar vote on its own features.
     features = compute_features(samples)
-    frames = features.time_to_frame(beats).astype(int)
-    phase = _downbeat_phase(features, frames, 4)[0] if len(beats) >= 12 else 0
-    return Rhythm(tempo_bpm=float(60 / np.median(np.diff(beats))) if len(beats) > 2 else 0.0, beats_s=beats,
-                  downbeats_s=beats[phase::4], beats_per_bar=4, pulse_clarity=0.0)
+    return peer_rhythm(features, features.time_to_frame(beats).astype(int), beats,
+                       tempo_bpm=float(60 / np.median(np.diff(beats))) if len(beats) > 2 else 0.0)
 
 
 def tracked(samples: np.ndarray, tracker: str) -> tuple[Rhythm, Features, float]:
