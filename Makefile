@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml tools/system-packages.txt
 	$(PY) -c 'import dlib, sys; sys.exit(0 if dlib.DLIB_USE_BLAS else 1)' || \
 	  $(PY) -m pip install -q --force-reinstall --no-deps --no-cache-dir --no-binary dlib dlib==20.0.1
 	$(PY) -c 'import dlib, sys; sys.exit(0 if dlib.DLIB_USE_BLAS else "dlib was built without BLAS: is libopenblas-dev installed?")'
+	# librosa's numba kernels, compiled once here in one process rather than by the first processes to start
+	# (mediakit/numba_cache.py); a cache left mismatched by an earlier race is dropped first.
+	find $(VENV)/lib -path '*/site-packages/librosa/*' -name '*.nb[ic]' -delete
+	$(PY) -c 'from mediakit.numba_cache import load_librosa_kernels; load_librosa_kernels()'
 	touch $(STAMP)
 
 install: $(STAMP) node_modules

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from mediakit.numba_cache import load_librosa_kernels
+
 DEFAULT_WINDOW_S = 0.1
 DEFAULT_SIGMA_S = 0.05
 
@@ -144,6 +146,8 @@ def measure_audio_beats(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     changes its arrangement at a cut is not a song with a fade-out.
     """
     import librosa
+
+    load_librosa_kernels()
 
     mono = samples.mean(axis=0) if samples.ndim == 2 else samples
     if sample_rate != 22050:

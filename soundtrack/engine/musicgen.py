@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from mediakit.numba_cache import load_librosa_kernels
 from mediakit.progress import ProgressFn, null_progress
 from soundtrack.engine.compose import Composition
 from soundtrack.engine.errors import SoundtrackError
@@ -150,6 +151,8 @@ def _align_to_grid(audio: np.ndarray, sr: int, *, tempo_bpm: float, grid_phase_s
     """
     import librosa
 
+    load_librosa_kernels()
+
     tempo_est, beats = librosa.beat.beat_track(y=audio, sr=sr, units="time", trim=False)
     tempo_found = float(np.atleast_1d(tempo_est)[0]) if np.size(tempo_est) else 0.0
     if tempo_found <= 0 or len(beats) < 4:
@@ -170,6 +173,8 @@ def render_musicgen(backend: MusicGenBackend, composition: Composition, mood: Mo
                     sample_rate: int, seed: int, progress: ProgressFn = null_progress) -> np.ndarray:
     """Stereo float32 audio of ``duration_s`` at ``sample_rate``, section by section, crossfaded."""
     import librosa
+
+    load_librosa_kernels()
 
     sr = backend.sample_rate
     period = composition.grid.period_s

@@ -33,8 +33,13 @@ def demo_stages() -> list[tuple[str, DemoStage]]:
     return [("worker", _probe_stage), *demo_stages_registered()]
 
 
+# The worker process this command started, while it runs: a job it was running cannot end once the
+# process is gone (a crash in native code, say), and the row would be followed until the timeout.
+_worker: tuple[subprocess.Popen[bytes], Path] | None = None
+
+
 def wait_for_job(job: Job, description: str, timeout_s: float = 1800.0) -> Job:
-    """Follow a job's row with a terminal progress bar until it ends."""
+    """Follow a job's row with a terminal progress bar until it ends, or until the worker dies."""
     deadline = time.monotonic() + timeout_s
     with TqdmProgress(description) as bar:
         while time.monotonic() < deadline:
@@ -42,12 +47,30 @@ def wait_for_job(job: Job, description: str, timeout_s: float = 1800.0) -> Job:
             bar(job.stage or job.status, job.progress, job.message)
             if job.is_finished:
                 break
+            _check_worker(description)
             time.sleep(0.2)
         else:
             raise CommandError(f"{description}: no result after {timeout_s:.0f} s (is a worker running?)")
     if job.status != Job.Status.SUCCEEDED:
         raise CommandError(f"{description} failed: {job.error_code}: {job.error_detail}")
     return job
+
+
+def _check_worker(description: str) -> None:
+    if _worker is None or (code := _worker[0].poll()) is None:
+        return
+    raise CommandError(f"{description}: the worker process stopped ({exit_reason(code)}) before the job ended; "
+                       f"its log is {_worker[1]}")
+
+
+def exit_reason(code: int) -> str:
+    """A process's return code in words: a negative one is the signal that killed it."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
 
 
 def _probe_stage(user: User, out_dir: Path) -> dict[str, Any]:
@@ -57,15 +80,20 @@ def _probe_stage(user: User, out_dir: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def running_worker(log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running_worker(log_path: Path, command: list[str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A Celery worker process for the demo (``command`` replaces it in tests), followed by ``wait_for_job``."""
+    global _worker
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cpu,gpu", "-P",
-                                 "solo", "-n", f"demo-{os.getpid()}@%h", "-l", "INFO", "--without-gossip",
-                                 "--without-mingle"], cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command or [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cpu,gpu",
+                                            "-P", "solo", "-n", f"demo-{os.getpid()}@%h", "-l", "INFO",
+                                            "--without-gossip", "--without-mingle"],
+                                cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
+        _worker = (proc, log_path)
         try:
             yield proc
         finally:
+            _worker = None
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=30)
