@@ -21,6 +21,7 @@ import fcntl
 import importlib
 import importlib.util
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -40,8 +41,6 @@ def lock_path() -> Path:
 
 def load_librosa_kernels() -> None:
     """Import librosa's cached-kernel modules while holding the cache lock (a no-op once imported)."""
-    import sys
-
     if all(name in sys.modules for name in CACHED_KERNEL_MODULES):
         return
     with lock_path().open("a") as handle:

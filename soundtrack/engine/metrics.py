@@ -145,9 +145,8 @@ def measure_audio_beats(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     ``trim=False``: librosa otherwise drops trailing beats it finds weak, and a soundtrack that
     changes its arrangement at a cut is not a song with a fade-out.
     """
+    load_librosa_kernels()    # before librosa compiles or loads its cached kernels (mediakit.numba_cache)
     import librosa
-
-    load_librosa_kernels()
 
     mono = samples.mean(axis=0) if samples.ndim == 2 else samples
     if sample_rate != 22050:

@@ -149,9 +149,8 @@ def _align_to_grid(audio: np.ndarray, sr: int, *, tempo_bpm: float, grid_phase_s
     ``grid_phase_s`` is where the grid has a beat, relative to the start of this audio. Audio in
     which no steady beat is found is returned unchanged.
     """
+    load_librosa_kernels()    # before librosa compiles or loads its cached kernels (mediakit.numba_cache)
     import librosa
-
-    load_librosa_kernels()
 
     tempo_est, beats = librosa.beat.beat_track(y=audio, sr=sr, units="time", trim=False)
     tempo_found = float(np.atleast_1d(tempo_est)[0]) if np.size(tempo_est) else 0.0
@@ -172,9 +171,8 @@ def _align_to_grid(audio: np.ndarray, sr: int, *, tempo_bpm: float, grid_phase_s
 def render_musicgen(backend: MusicGenBackend, composition: Composition, mood: Mood, *, duration_s: float,
                     sample_rate: int, seed: int, progress: ProgressFn = null_progress) -> np.ndarray:
     """Stereo float32 audio of ``duration_s`` at ``sample_rate``, section by section, crossfaded."""
+    load_librosa_kernels()    # before librosa compiles or loads its cached kernels (mediakit.numba_cache)
     import librosa
-
-    load_librosa_kernels()
 
     sr = backend.sample_rate
     period = composition.grid.period_s
