@@ -36,6 +36,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from mediakit.numba_cache import load_librosa_kernels
 from musicvideo.audio.features import Features, loudness_db, onset_envelope
 from musicvideo.audio.rhythm import beat_period
 
@@ -178,6 +179,7 @@ class EmotionAnalyzer:
         self.beats_s = np.asarray(beats_s, dtype=float)
         env = onset_envelope(features)
         if env.size and float(env.max()) > 1e-3:
+            load_librosa_kernels()
             # Normalise by the loudest onset of the surrounding 3 s, not of the whole song: a hi-hat
             # under a loud chorus is as much an event as one in a quiet verse.
             local_max = maximum_filter1d(env, size=max(int(3.0 * features.frame_rate), 1))

@@ -13,6 +13,7 @@ import librosa
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
+from mediakit.numba_cache import load_librosa_kernels
 from mediakit.progress import ProgressFn, null_progress
 
 ANALYSIS_SR = 16000
@@ -71,6 +72,7 @@ def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *, off
     """
     if samples.ndim != 1:
         raise ValueError("compute_features expects mono samples")
+    load_librosa_kernels()
     n_frames = 1 + len(samples) // HOP
     mel_basis = librosa.filters.mel(sr=sample_rate, n_fft=N_FFT, n_mels=N_MELS)
     onset_basis = librosa.filters.mel(sr=sample_rate, n_fft=ONSET_N_FFT, n_mels=ONSET_N_MELS)

@@ -117,6 +117,7 @@ import librosa
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from mediakit.numba_cache import load_librosa_kernels
 from musicvideo.audio.features import Features, onset_envelope, segment_aggregate
 
 FALLBACK_BPM = 120.0
@@ -483,6 +484,7 @@ def tempogram_blocks(env: np.ndarray, *, win: int, block: int) -> Iterator[tuple
     the tempo of a real track to its 3:2 neighbour when half a second of silence shifted the blocks.
     """
     padded = np.pad(np.asarray(env, dtype=np.float64), win // 2, mode="linear_ramp", end_values=(0, 0))
+    load_librosa_kernels()
     n = len(env)
     for start in range(0, n, block):
         stop = min(start + block, n)
@@ -513,6 +515,7 @@ def window_corrected(gram: np.ndarray, win: int) -> np.ndarray:
     The tempogram windows the curve before the autocorrelation, which weighs long lags less;
     dividing by the window's autocorrelation lets three beats count as much as one.
     """
+    load_librosa_kernels()
     shape = librosa.autocorrelate(librosa.filters.get_window("hann", win))
     return gram / np.maximum(shape / shape[0], 1e-3)
 

@@ -145,7 +145,7 @@ def measure_audio_beats(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     ``trim=False``: librosa otherwise drops trailing beats it finds weak, and a soundtrack that
     changes its arrangement at a cut is not a song with a fade-out.
     """
-    load_librosa_kernels()    # before librosa compiles or loads its cached kernels (mediakit.numba_cache)
+    load_librosa_kernels()
     import librosa
 
     mono = samples.mean(axis=0) if samples.ndim == 2 else samples

@@ -149,7 +149,7 @@ def _align_to_grid(audio: np.ndarray, sr: int, *, tempo_bpm: float, grid_phase_s
     ``grid_phase_s`` is where the grid has a beat, relative to the start of this audio. Audio in
     which no steady beat is found is returned unchanged.
     """
-    load_librosa_kernels()    # before librosa compiles or loads its cached kernels (mediakit.numba_cache)
+    load_librosa_kernels()
     import librosa
 
     tempo_est, beats = librosa.beat.beat_track(y=audio, sr=sr, units="time", trim=False)
@@ -171,7 +171,7 @@ def _align_to_grid(audio: np.ndarray, sr: int, *, tempo_bpm: float, grid_phase_s
 def render_musicgen(backend: MusicGenBackend, composition: Composition, mood: Mood, *, duration_s: float,
                     sample_rate: int, seed: int, progress: ProgressFn = null_progress) -> np.ndarray:
     """Stereo float32 audio of ``duration_s`` at ``sample_rate``, section by section, crossfaded."""
-    load_librosa_kernels()    # before librosa compiles or loads its cached kernels (mediakit.numba_cache)
+    load_librosa_kernels()
     import librosa
 
     sr = backend.sample_rate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import select
 import subprocess
 import sys
 import time
@@ -39,9 +40,24 @@ def test_the_lock_lies_beside_librosas_cache() -> None:
     assert numba_cache.lock_path() == Path(librosa.__file__).parent / numba_cache.LOCK_NAME
 
 
-def test_the_analysis_package_loads_them() -> None:
-    out = subprocess.run([sys.executable, "-c", "import sys, musicvideo.audio; print(sorted(m for m in "
-                          "numba_modules if m in sys.modules))".replace(
-                              "numba_modules", repr(numba_cache.CACHED_KERNEL_MODULES))],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == str(sorted(numba_cache.CACHED_KERNEL_MODULES))
+def test_the_first_analysis_takes_the_lock_and_an_import_does_not() -> None:
+    code = ("import sys, time, numpy as np; import musicvideo.audio.analysis; "
+            "from musicvideo.audio.features import compute_features; "
+            "loaded = lambda: sorted(m for m in MODULES if m in sys.modules); print(loaded(), flush=True); "
+            "compute_features(np.zeros(16000, np.float32)); print(time.time(), loaded())").replace(
+                "MODULES", repr(numba_cache.CACHED_KERNEL_MODULES))
+    with numba_cache.lock_path().open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        other = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert other.stdout is not None
+        # Importing the analysis needs no lock: this line comes while the lock is still held.
+        ready, _, _ = select.select([other.stdout], [], [], 120)
+        imported = other.stdout.readline().strip() if ready else "no answer while the lock was held"
+        time.sleep(1.0)
+        released = time.time()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    out, _ = other.communicate(timeout=120)
+    analysed_at, loaded = out.strip().split(" ", 1)
+    assert imported == "[]"
+    assert float(analysed_at) > released
+    assert loaded == str(sorted(numba_cache.CACHED_KERNEL_MODULES))
