@@ -6,11 +6,13 @@ import os
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import av
 import av.container
 import numpy as np
+from av.sidedata.sidedata import SideDataContainer
+from av.sidedata.sidedata import Type as SideDataType
 
 from mediakit.audio import decode_audio
 from mediakit.errors import MediaError
@@ -154,6 +156,8 @@ def _reencode_video(src: av.container.InputContainer, vin: av.VideoStream, dst: 
     vout.codec_context.time_base = tb
     last_pts = -1
     for index, frame in enumerate(decode_tolerant(src, vin)):
+        if index == 0 and (matrix := display_matrix(frame)) is not None:
+            vout.set_display_matrix(matrix)
         pts = frame.pts if frame.pts is not None else int(round(index / float(rate) / float(tb)))
         pts = max(pts, last_pts + 1)         # the encoder needs strictly increasing times
         out = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
@@ -163,3 +167,22 @@ def _reencode_video(src: av.container.InputContainer, vin: av.VideoStream, dst: 
         last_pts = pts
     for packet in vout.encode(None):
         dst.mux(packet)
+
+
+def display_matrix(frame: av.VideoFrame) -> list[int] | None:
+    """The frame's display matrix (rotation and mirroring; 9 integers in FFmpeg's layout), or None
+    where it has none or the identity.
+
+    A phone's portrait clip is stored landscape with a matrix that turns it upright; the copy path
+    keeps that matrix with the codec parameters, and a re-encoded stream without it plays sideways.
+    """
+    # PyAV's stubs type side_data as a TypedDict; at run time it is a SideDataContainer.
+    for side in cast(SideDataContainer, frame.side_data):
+        if side.type == SideDataType.DISPLAYMATRIX and len(bytes(side)) == 36:
+            values = [int(v) for v in np.frombuffer(bytes(side), dtype="<i4")]
+            return None if values == IDENTITY_MATRIX else values
+    return None
+
+
+# FFmpeg's display matrix in 16.16 fixed point (the last entry 2.30): no rotation, no mirroring.
+IDENTITY_MATRIX = [1 << 16, 0, 0, 0, 1 << 16, 0, 0, 0, 1 << 30]

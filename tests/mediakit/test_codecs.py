@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from mediakit.audio import decode_audio
-from mediakit.encode import mux_audio
+from mediakit.encode import display_matrix, mux_audio
 from mediakit.errors import MediaError
 from mediakit.probe import probe
 from mediakit.validate import audio_limits, validate_media, video_limits
@@ -128,3 +128,33 @@ def test_a_track_of_noise_is_still_refused(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as refused:
         decode_audio(path, sample_rate=48000)
     assert refused.value.code == "media_truncated"
+
+
+def _display_rotation(path: Path) -> float | None:
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        return float(frame.rotation) if display_matrix(frame) is not None else None
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+@pytest.mark.parametrize(("encoder", "ext", "pix_fmt"), [("mpeg4", "mp4", "yuv420p"), ("mjpeg", "mov", "yuvj420p")],
+                         ids=["copied", "re-encoded"])
+def test_a_phone_clip_held_upright_stays_upright(tmp_path: Path, encoder: str, ext: str, pix_fmt: str,
+                                                  degrees: int) -> None:
+    # Phones store a portrait clip landscape and say how to turn it in a display matrix.
+    plain = write_coded_video(tmp_path / f"plain.{ext}", encoder, pix_fmt)
+    rotated = tmp_path / f"portrait.{ext}"
+    ffmpeg("-i", str(plain), "-c", "copy", "-metadata:s:v:0", f"rotate={degrees}", str(rotated))
+    expected = {90: 90.0, 180: -180.0, 270: -90.0}[degrees]
+    assert _display_rotation(rotated) == expected
+    out = mux_audio(rotated, np.zeros(44100, dtype=np.float32), 44100, tmp_path / "scored.mp4")
+    assert _display_rotation(out) == expected
+    before = [f.image.astype(int) for f in iter_frames(rotated)]
+    after = [f.image.astype(int) for f in iter_frames(out)]
+    assert len(after) == 12 and after[0].shape == before[0].shape == (120, 160, 3)
+
+
+def test_an_unrotated_re_encoded_clip_gets_no_display_matrix(tmp_path: Path) -> None:
+    path = write_coded_video(tmp_path / "clip.mov", "mjpeg", "yuvj420p")
+    out = mux_audio(path, np.zeros(44100, dtype=np.float32), 44100, tmp_path / "scored.mp4")
+    assert _display_rotation(path) is None and _display_rotation(out) is None
