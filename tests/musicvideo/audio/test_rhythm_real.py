@@ -25,7 +25,9 @@ from musicvideo.audio.rhythm import (
     analyze_rhythm,
     estimate_period,
     level_margin,
+    noise_floor,
 )
+from musicvideo.testing.noise import NoiseKind, with_noise_floor
 from musicvideo.testing.tempo import warp_samples, warp_time
 
 MUSIC = Path(__file__).resolve().parents[2] / "fixtures" / "music"
@@ -94,6 +96,46 @@ def test_silence_around_the_music_moves_nothing_but_the_shift(excerpt: tuple[np.
     assert moved.beats_s[-1] <= shift + len(samples) / ANALYSIS_SR
     assert moved.sections[0].start_s == 0.0
     assert moved.sections[-1].end_s == pytest.approx(moved.duration_s, abs=0.001)
+
+
+@pytest.mark.parametrize(("noise", "lead_s", "tail_s"), [("hiss", 0.6, 0.0), ("rumble", 1.3, 0.9), ("hum", 0.25, 2.0)])
+def test_steady_noise_around_the_music_moves_nothing_but_the_shift(excerpt: tuple[np.ndarray, Analysis], noise: NoiseKind,
+                                                                   lead_s: float, tail_s: float) -> None:
+    # Before noise was told from music, -70 dBFS of hiss before a song counted as music: beats in
+    # the hiss, the music's start read as its strongest onset (a real track's beat F 0.82).
+    samples, reference = excerpt
+    shift = round(lead_s * ANALYSIS_SR) / ANALYSIS_SR
+    moved = analyze_samples(with_noise_floor(samples, ANALYSIS_SR, lead_s, tail_s, noise), options=NO_LYRICS)
+    beats, downbeats = np.asarray(reference.beats_s) + shift, np.asarray(reference.downbeats_s) + shift
+    # The music starts a few samples later than in the clean copy (where it rises above the noise),
+    # so frames may fall one 16 ms step apart; nothing moves further.
+    np.testing.assert_allclose(moved.beats_s, beats, atol=0.017)
+    np.testing.assert_allclose(moved.downbeats_s, downbeats, atol=0.017)
+    np.testing.assert_allclose(boundaries(moved), np.asarray(boundaries(reference)) + shift, atol=0.017)
+    assert [s.label for s in moved.sections] == [s.label for s in reference.sections]
+    assert moved.tempo_bpm == pytest.approx(reference.tempo_bpm, rel=0.001)
+    assert moved.beats_s[0] >= shift
+
+
+def test_noise_is_told_from_silence_fades_and_reverb() -> None:
+    samples = load(EXCERPTS[0])
+    first, stop = active_span(samples)
+    # Digital silence, and music from the first sample: no noise floor, the span as before.
+    assert noise_floor(padded(samples, 1.0, 0.0)) == 0.0 and noise_floor(samples) == 0.0
+    # A fade-in from the first sample and a reverb tail are music, though quiet: they move.
+    ramp = np.linspace(0.0, 1.0, 3 * ANALYSIS_SR, dtype=np.float32) ** 4
+    faded = samples.copy()
+    faded[:ramp.size] *= ramp
+    assert noise_floor(faded) == 0.0 and noise_floor(faded[::-1].copy()) == 0.0
+    # Steady hiss: its own sample peak, and the music starts where it rises 6 dB above it.
+    hissy = with_noise_floor(samples, ANALYSIS_SR, 0.6, 0.6, "hiss")
+    peak = float(np.max(np.abs(hissy[:round(0.5 * ANALYSIS_SR)])))
+    assert noise_floor(hissy) == pytest.approx(peak, rel=0.25)
+    start, end = active_span(hissy)
+    offset = round(0.6 * ANALYSIS_SR)
+    assert 0 <= start - (first + offset) < 0.01 * ANALYSIS_SR
+    assert 0 <= (stop + offset) - end < 0.05 * ANALYSIS_SR
+    assert np.abs(hissy[start]) > 2 * noise_floor(hissy) * 0.99
 
 
 def test_a_quieter_copy_has_the_same_beats_and_bars(excerpt: tuple[np.ndarray, Analysis]) -> None:
