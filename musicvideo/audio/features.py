@@ -33,6 +33,12 @@ ONSET_FLOOR_DB = 60.0
 # Flux compares each band with the largest of its neighbours one frame earlier (SuperFlux,
 # Böck & Widmer 2013): vibrato and a codec's slight spectral shifts are not onsets.
 ONSET_MAX_BANDS = 3
+# The timbre rows' log-mel floor, this far below the mean band power a flat spectrum at the song's
+# own level would have. An absolute floor (1e-10, 135 dB down) let a recording's noise floor into
+# the quiet high bands: -70 dBFS hiss or -62 dBFS hum under the music changed the bars' MFCCs and
+# moved sections, and a copy at 0.1x gain moved battle's, by its requantisation noise. Relative to
+# the song's level, a copy at any gain has the same floor (bench/song_robustness.py, ``hiss``).
+TIMBRE_FLOOR_DB = 37.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,14 @@ def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *, off
     low_energy = np.empty(n_frames, dtype=np.float32)
     onset_mel = np.empty((ONSET_N_MELS, n_frames), dtype=np.float32)
     half = N_FFT // 2
+    # A Hann-windowed frame of white noise at power p has win_energy * p in every bin.
+    # (in float64 blocks: a whole-song float64 copy would be 115 MB for 15 minutes)
+    step = BLOCK_FRAMES * HOP
+    energy = sum(float(np.dot(b, b)) for b in (samples[i:i + step].astype(np.float64)
+                                                for i in range(0, samples.size, step)))
+    mean_power = energy / max(samples.size, 1)
+    flat_band = win_energy * mean_power * float(mel_basis.sum(axis=1).mean())
+    timbre_floor = max(flat_band * 10 ** (-TIMBRE_FLOOR_DB / 10), 1e-10)
     for f0 in range(0, n_frames, BLOCK_FRAMES):
         f1 = min(f0 + BLOCK_FRAMES, n_frames)
         # Frame t is centred on sample t*HOP (librosa's center=True convention), zero-padded at the ends.
@@ -97,7 +111,7 @@ def compute_features(samples: np.ndarray, sample_rate: int = ANALYSIS_SR, *, off
             block = np.pad(block, (max(-s0, 0), max(s1 - len(samples), 0)))
         spec = np.abs(librosa.stft(block, n_fft=N_FFT, hop_length=HOP, center=False))[:, : f1 - f0]
         power = spec ** 2
-        mel_db = librosa.power_to_db(mel_basis @ power, ref=1.0, amin=1e-10, top_db=None)
+        mel_db = librosa.power_to_db(mel_basis @ power, ref=1.0, amin=timbre_floor, top_db=None)
         mfcc[:, f0:f1] = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC)
         c = chroma_basis @ power
         chroma[:, f0:f1] = c / np.maximum(c.max(axis=0, keepdims=True), 1e-10)
