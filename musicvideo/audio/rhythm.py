@@ -150,6 +150,14 @@ NOISE_RISE_S = 0.5
 NOISE_RISE_DB = 20.0
 NOISE_MIN_S = 0.1
 NOISE_MARGIN_DB = 6.0
+# A floor that is louder than that (mains hum at -62 dBFS under a song whose loud level is -10 dBFS)
+# or that a fade sinks into is found another way: the file's first (or last) NOISE_LONG_S all lie
+# within NOISE_SPREAD_DB of their median, at least NOISE_QUIET_DB under the loud level. Music is not
+# that flat for that long that quietly; a fade, a reverb tail or a quiet intro moves. Without this,
+# 2 s of hum after a song's fade-out counted as music: the last bars and the timbre z-scores took
+# it in, and mainzik's sections moved (bench ``hum``).
+NOISE_LONG_S = 1.0
+NOISE_QUIET_DB = 40.0
 SCAN_BLOCK = 1 << 16
 # 12 s of onset curve per tempogram window: long enough to see three beats at 50 BPM, the
 # multiples that tie a tempo to its metrical level (``estimate_period``).
@@ -462,34 +470,57 @@ def noise_floor(samples: np.ndarray) -> float:
     them lie within ``NOISE_SPREAD_DB`` of their median level and its two halves' medians within
     ``NOISE_TREND_DB`` (hiss is steady, while a fade or a reverb tail moves through tens of dB), and
     the music then rises ``NOISE_RISE_DB`` above it within ``NOISE_RISE_S``. Frames louder than that
-    band (the start of a fade over the hiss) are not counted in the peak. Read ``samples`` reversed
-    for the end of the song.
+    band (the start of a fade over the hiss) are not counted in the peak. Where that opening is not
+    noise, or there is none (a floor within ``NOISE_REL_DB`` of the loud level), a long flat floor
+    at the very start is (``_steady_edge``). Read ``samples`` reversed for the end of the song.
     """
     rms = _frame_rms(samples)
     if rms.size == 0:
         return 0.0
-    quiet = float(np.percentile(rms, 95)) * 10 ** (NOISE_REL_DB / 20)
+    loud = float(np.percentile(rms, 95))
+    quiet = loud * 10 ** (NOISE_REL_DB / 20)
     above = np.flatnonzero(rms >= quiet)
     opening = rms[:max(int(above[0]) - 1, 0)] if above.size else rms[:0]
     sounding = np.flatnonzero(opening > 0.0)
     if sounding.size * NOISE_FRAME < NOISE_MIN_S * ANALYSIS_SR:
-        return 0.0
+        return _steady_edge(samples, rms, loud)
     levels = 20 * np.log10(opening[sounding])
     level_db = float(np.median(levels))
     half = levels.size // 2
     # A reverb tail or a fade moves steadily (frantic ends on 1.1 s falling from -50 to -63 dB):
     # its two halves' medians lie apart, where a hiss's agree.
     if abs(float(np.median(levels[:half])) - float(np.median(levels[half:]))) > NOISE_TREND_DB:
-        return 0.0
+        return _steady_edge(samples, rms, loud)
     if np.count_nonzero(np.abs(levels - level_db) <= NOISE_SPREAD_DB) * 2 < levels.size:
-        return 0.0
+        return _steady_edge(samples, rms, loud)
     # Music rises out of a noise floor; a decay or a slow fade flattens out at its own end
     # (northerners' last 0.4 s lie within 2 dB, 15 dB below the same reverb 2 s earlier).
     rise = rms[above[0]:above[0] + int(round(NOISE_RISE_S * ANALYSIS_SR / NOISE_FRAME))]
     if 20 * np.log10(float(np.max(rise))) - level_db < NOISE_RISE_DB:
-        return 0.0
+        return _steady_edge(samples, rms, loud)
     level = 10 ** (level_db / 20)
-    frames = sounding[opening[sounding] <= level * 10 ** (NOISE_SPREAD_DB / 20)]
+    return _frames_peak(samples, sounding[opening[sounding] <= level * 10 ** (NOISE_SPREAD_DB / 20)])
+
+
+def _steady_edge(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
+    """The sample peak of a long, flat, quiet floor at the start of ``samples`` (``NOISE_LONG_S``),
+    taken over the frames from the start that stay within ``NOISE_SPREAD_DB`` of its level; else 0."""
+    n_long = round(NOISE_LONG_S * ANALYSIS_SR / NOISE_FRAME)
+    head = rms[:n_long]
+    if head.size < n_long or rms.size <= n_long or not np.all(head > 0.0):
+        return 0.0
+    levels = 20 * np.log10(head)
+    level_db = float(np.median(levels))
+    half = n_long // 2
+    if (level_db > 20 * np.log10(loud) - NOISE_QUIET_DB
+            or float(np.max(np.abs(levels - level_db))) > NOISE_SPREAD_DB
+            or abs(float(np.median(levels[:half])) - float(np.median(levels[half:]))) > NOISE_TREND_DB):
+        return 0.0
+    off = np.abs(20 * np.log10(np.maximum(rms, 1e-12)) - level_db) > NOISE_SPREAD_DB
+    return _frames_peak(samples, np.arange(int(np.argmax(off)) if off.any() else rms.size))
+
+
+def _frames_peak(samples: np.ndarray, frames: np.ndarray) -> float:
     return max(float(np.max(np.abs(samples[k * NOISE_FRAME:(k + 1) * NOISE_FRAME]))) for k in frames)
 
 

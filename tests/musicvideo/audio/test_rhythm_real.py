@@ -98,14 +98,18 @@ def test_silence_around_the_music_moves_nothing_but_the_shift(excerpt: tuple[np.
     assert moved.sections[-1].end_s == pytest.approx(moved.duration_s, abs=0.001)
 
 
-@pytest.mark.parametrize(("noise", "lead_s", "tail_s"), [("hiss", 0.6, 0.0), ("rumble", 1.3, 0.9), ("hum", 0.25, 2.0)])
+@pytest.mark.parametrize(("noise", "lead_s", "tail_s", "gain"),
+                         [("hiss", 0.6, 0.0, 1.0), ("rumble", 1.3, 0.9, 1.0), ("hum", 0.25, 2.0, 1.0),
+                          ("hum", 1.5, 2.0, 0.5)])
 def test_steady_noise_around_the_music_moves_nothing_but_the_shift(excerpt: tuple[np.ndarray, Analysis], noise: NoiseKind,
-                                                                   lead_s: float, tail_s: float) -> None:
+                                                                   lead_s: float, tail_s: float, gain: float) -> None:
     # Before noise was told from music, -70 dBFS of hiss before a song counted as music: beats in
-    # the hiss, the music's start read as its strongest onset (a real track's beat F 0.82).
+    # the hiss, the music's start read as its strongest onset (a real track's beat F 0.82). At half
+    # the level, the hum is too close to the music for the opening rule (``_steady_edge``).
     samples, reference = excerpt
     shift = round(lead_s * ANALYSIS_SR) / ANALYSIS_SR
-    moved = analyze_samples(with_noise_floor(samples, ANALYSIS_SR, lead_s, tail_s, noise), options=NO_LYRICS)
+    music = (samples * gain).astype(np.float32)
+    moved = analyze_samples(with_noise_floor(music, ANALYSIS_SR, lead_s, tail_s, noise), options=NO_LYRICS)
     beats, downbeats = np.asarray(reference.beats_s) + shift, np.asarray(reference.downbeats_s) + shift
     # The music starts a few samples later than in the clean copy (where it rises above the noise),
     # so frames may fall one 16 ms step apart; nothing moves further.
@@ -136,6 +140,33 @@ def test_noise_is_told_from_silence_fades_and_reverb() -> None:
     assert 0 <= start - (first + offset) < 0.01 * ANALYSIS_SR
     assert 0 <= (stop + offset) - end < 0.05 * ANALYSIS_SR
     assert np.abs(hissy[start]) > 2 * noise_floor(hissy) * 0.99
+
+
+def test_a_floor_close_to_the_music_and_a_fade_into_it_are_found_at_the_ends() -> None:
+    # At half the excerpt's level, -62 dBFS hum is 44 dB under its loud level: not quiet enough for
+    # the opening rule, so 2 s of it after the song counted as music (the last bars and the timbre
+    # statistics took it in). A long flat floor at either end is noise, wherever the music fades.
+    samples = (load(EXCERPTS[0]) * 0.5).astype(np.float32)
+    first, stop = active_span(samples)
+    lead = round(1.5 * ANALYSIS_SR)
+    hummy = with_noise_floor(samples, ANALYSIS_SR, 1.5, 2.0, "hum")
+    start, end = active_span(hummy)
+    assert 0 <= start - (first + lead) < 0.01 * ANALYSIS_SR
+    assert 0 <= (stop + lead) - end < 0.05 * ANALYSIS_SR
+    # A fade-out sinking into the hum ends where it falls to 6 dB above the hum's peak, not at the file's end.
+    ramp = np.linspace(1.0, 0.0, 4 * ANALYSIS_SR, dtype=np.float32) ** 3
+    faded = samples.copy()
+    faded[stop - ramp.size:stop] *= ramp
+    faded[stop:] = 0.0
+    fade_end = with_noise_floor(faded, ANALYSIS_SR, 1.5, 2.0, "hum")
+    tail = noise_floor(fade_end[::-1].copy())
+    _, end = active_span(fade_end)
+    assert tail > 0.0
+    assert np.max(np.abs(fade_end[end:])) <= 2 * tail * 1.01
+    assert lead + stop - ramp.size < end < lead + stop
+    # A quiet steady intro that is music, 30 dB under the loud level, is not taken for a floor.
+    intro = np.sin(2 * np.pi * 220 * np.arange(2 * ANALYSIS_SR) / ANALYSIS_SR).astype(np.float32) * 0.01
+    assert noise_floor(np.concatenate([intro, samples])) == 0.0
 
 
 def test_a_quieter_copy_has_the_same_beats_and_bars(excerpt: tuple[np.ndarray, Analysis]) -> None:
