@@ -3,7 +3,8 @@ responds to the page.
 
 Nothing on the server is stubbed: the page polls the cue endpoint, shows each colour and prompt
 only when the server reveals it, captures frames from its camera, the live server analyses each
-batch as it arrives (Celery eager) and decides when the page finishes. The camera is a canvas
+batch as it arrives (off the request path, as a worker would: `background_analysis`; the other
+tests run it in the request, Celery eager) and decides when the page finishes. The camera is a canvas
 stream drawing a rendered 3-D head lit by the page's own light and acting the prompts it shows
 (tests/e2e/head_camera.py): it passes; the same stream drawing a still photo fails. The other
 tests use Chromium's fake camera fed from a committed clip (a face is all they need).
@@ -91,6 +92,7 @@ def run_challenge(page: Page, live_server: Any, *, shots: str) -> dict[str, Any]
     }
 
 
+@pytest.mark.usefixtures("background_analysis")
 def test_a_rendered_head_lit_by_the_page_passes_from_notice_to_consent(
         browser_factory: Callable[..., Browser], live_server: Any, head_assets: Path, settings: Any) -> None:
     page = head_camera_page(browser_factory, head_assets, "live")
@@ -129,6 +131,7 @@ def test_a_rendered_head_lit_by_the_page_passes_from_notice_to_consent(
     assert stored_files(Path(settings.MEDIA_ROOT)) == []
 
 
+@pytest.mark.usefixtures("background_analysis")
 def test_a_still_photo_on_the_same_camera_fails_and_keeps_nothing(
         browser_factory: Callable[..., Browser], live_server: Any, head_assets: Path, settings: Any) -> None:
     page = head_camera_page(browser_factory, head_assets, "still")

@@ -49,6 +49,7 @@ class Shots:
         shutil.copy(path, SHOTS / path.name)
 
 
+@pytest.mark.usefixtures("background_analysis")
 def test_the_whole_journey(browser_factory: Callable[..., Browser], live_server: Any, settings: Any, tmp_path: Path,
                            monkeypatch: pytest.MonkeyPatch, head_assets: Path) -> None:
     monkeypatch.setattr(jobs.services, "job_enqueue", lambda *, job_id: None)
