@@ -600,6 +600,30 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   Float gain is exact at 0.5x and 3x on all 38; at 0.1x battle's sections and siege_of_laurelmor's
   downbeats (0.611) move, from those same absolute floors; a 16-bit copy at -20 dB moves sections on
   9 of 38 (casualties_of_war beat F 0.764): requantisation noise 76 dB down decides its near ties.
+- 7 Dec 2026, eleventh session: noise under the music. Two floors were absolute. (1) The timbre
+  rows' log-mel floor (1e-10, 135 dB under the song): -70 dBFS hiss under the orchestral excerpt
+  moved its MFCCs by 0.135 SD on average. It now sits 37 dB under the mean band power of a flat
+  spectrum at the song's level (``TIMBRE_FLOOR_DB``; on a 10-track probe of hiss, hum, rumble and
+  0.1x gain, 17, 27 and 37 dB kept 19, 21 and 21 of 40 sections, the old floor 15).
+  (2) ``noise_floor`` only looked at frames 50 dB under the loud level, so hum at -62 dBFS under a
+  song at -13 dBFS, and a fade-out sinking into any floor, counted as music at the end: 2 s of it
+  joined the last bars and the timbre z-scores. A flat floor of at least 1 s at either end, 40 dB
+  under the loud level, is now noise too (``_steady_edge``). The kick cue's absolute compression
+  was left: the hum copies' beats hold without changing it. Same copies, before -> after (beat F
+  min / mean; tuned / held-out Wesnoth / drums / more):
+  hiss 0.726 / 0.962 -> 0.994 / 0.998, 0.743 / 0.943 -> 0.895 / 0.977, 0.989 / 0.996 -> 0.997 /
+  0.999, 0.993 / 0.999 -> same; hum 0.981 / 0.992 -> 0.991 / 0.998, 0.0 / 0.796 -> same
+  (heroes_rite has no pulse: its even fallback grid is anchored where the music is found to start;
+  casualties_of_war 0.733), 0.986 / 0.993 -> 0.995 / 0.998, 0.676 / 0.968 -> 0.991 /
+  0.998. Sections kept: hiss 2/8, 0/8, 3/8, 7/14 -> 4/8, 4/8, 5/8, 11/14; hum 0/8, 0/8, 2/8, 4/14 ->
+  1/8, 1/8, 3/8, 10/14; gain 7/8, 7/8, 8/8, 14/14 -> 8/8 on all three Wesnoth sets and 14/14;
+  shift and shift2 all kept, before and after. Codec copies churn, even in total (HEAD run beside
+  this one): MP3 7/8, 3/8, 6/8, 13/14 -> 7/8, 3/8, 5/8, 13/14; AAC 6/8, 1/8, 5/8, 12/14 -> 7/8, 1/8,
+  5/8, 13/14; Opus 3/8, 1/8, 7/8, 10/14 -> 3/8, 2/8, 4/8, 11/14 (74 of 114 kept, before and after;
+  ten tracks change, in both directions). Beat and downbeat F of every shift, gain, MP3, AAC and
+  Opus copy are unchanged but frontiers' Opus copy (0.997 -> 0.995). 3-minute song 1.18 s with
+  three bench processes on two cores. One beat still lands in the 0.25 s hum lead of 8 tracks
+  (under 1 s, and too loud for the opening rule).
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
