@@ -621,8 +621,8 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   this one): MP3 7/8, 3/8, 6/8, 13/14 -> 7/8, 3/8, 5/8, 13/14; AAC 6/8, 1/8, 5/8, 12/14 -> 7/8, 1/8,
   5/8, 13/14; Opus 3/8, 1/8, 7/8, 10/14 -> 3/8, 2/8, 4/8, 11/14 (74 of 114 kept, before and after;
   ten tracks change, in both directions). Beat and downbeat F of every shift, gain, MP3, AAC and
-  Opus copy are unchanged but frontiers' Opus copy (0.997 -> 0.995). 3-minute song 1.18 s with
-  three bench processes on two cores. One beat still lands in the 0.25 s hum lead of 8 tracks
+  Opus copy are unchanged but frontiers' Opus copy (0.997 -> 0.995). 3-minute song 1.18 s while
+  another bench process held the other core. One beat still lands in the 0.25 s hum lead of 8 tracks
   (under 1 s, and too loud for the opening rule).
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
