@@ -431,6 +431,9 @@ def active_span(samples: np.ndarray, *, rel_db: float = SILENCE_REL_DB) -> tuple
         return 0, 0
     threshold = peak * 10 ** (rel_db / 20)
     lead, tail = noise_floor(samples), noise_floor(samples[::-1])
+    # A recording has one floor: where it is found at one end only (0.25 s of hum before the music
+    # is too short for either rule, 2 s after it is not), the other end is read against it.
+    lead, tail = _same_floor(samples, lead, tail), _same_floor(samples[::-1], tail, lead)
     margin = 10 ** (NOISE_MARGIN_DB / 20)
     head_threshold, tail_threshold = max(threshold, lead * margin), max(threshold, tail * margin)
     first = next((i + int(np.argmax(np.abs(samples[i:i + SCAN_BLOCK]) > head_threshold))
@@ -443,6 +446,16 @@ def active_span(samples: np.ndarray, *, rel_db: float = SILENCE_REL_DB) -> tuple
     loud = np.flatnonzero(np.abs(samples[last_block:last_block + SCAN_BLOCK]) > tail_threshold)
     stop = last_block + int(loud[-1]) + 1
     return (first, stop) if stop > first else (0, 0)
+
+
+def _same_floor(samples: np.ndarray, found: float, other: float) -> float:
+    """``found``; or, where no floor was found at the start of ``samples`` and one was at the other
+    end, that one, if the first ``NOISE_MIN_S`` hold sound that stays within ``NOISE_MARGIN_DB`` of it."""
+    if found > 0.0 or other <= 0.0:
+        return found
+    opening = samples[:round(NOISE_MIN_S * ANALYSIS_SR)]
+    peak = float(np.max(np.abs(opening))) if opening.size else 0.0
+    return other if 0.0 < peak <= other * 10 ** (NOISE_MARGIN_DB / 20) else found
 
 
 def _frame_rms(samples: np.ndarray) -> np.ndarray:

@@ -100,12 +100,13 @@ def test_silence_around_the_music_moves_nothing_but_the_shift(excerpt: tuple[np.
 
 @pytest.mark.parametrize(("noise", "lead_s", "tail_s", "gain"),
                          [("hiss", 0.6, 0.0, 1.0), ("rumble", 1.3, 0.9, 1.0), ("hum", 0.25, 2.0, 1.0),
-                          ("hum", 1.5, 2.0, 0.5)])
+                          ("hum", 1.5, 2.0, 0.5), ("hum", 0.25, 2.0, 0.5)])
 def test_steady_noise_around_the_music_moves_nothing_but_the_shift(excerpt: tuple[np.ndarray, Analysis], noise: NoiseKind,
                                                                    lead_s: float, tail_s: float, gain: float) -> None:
     # Before noise was told from music, -70 dBFS of hiss before a song counted as music: beats in
     # the hiss, the music's start read as its strongest onset (a real track's beat F 0.82). At half
-    # the level, the hum is too close to the music for the opening rule (``_steady_edge``).
+    # the level, the hum is too close to the music for the opening rule (``_steady_edge``); a
+    # 0.25 s lead of it is read against the floor found at the end (``_same_floor``).
     samples, reference = excerpt
     shift = round(lead_s * ANALYSIS_SR) / ANALYSIS_SR
     music = (samples * gain).astype(np.float32)
