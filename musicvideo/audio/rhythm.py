@@ -491,26 +491,32 @@ def noise_floor(samples: np.ndarray) -> float:
     if rms.size == 0:
         return 0.0
     loud = float(np.percentile(rms, 95))
+    return _opening_floor(samples, rms, loud) or _steady_edge(samples, rms, loud)
+
+
+def _opening_floor(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
+    """The sample peak of steady noise before the music's first loud frame (``noise_floor``'s
+    opening rule), or 0 where that opening is too short, moves, or is not followed by a rise."""
     quiet = loud * 10 ** (NOISE_REL_DB / 20)
     above = np.flatnonzero(rms >= quiet)
     opening = rms[:max(int(above[0]) - 1, 0)] if above.size else rms[:0]
     sounding = np.flatnonzero(opening > 0.0)
     if sounding.size * NOISE_FRAME < NOISE_MIN_S * ANALYSIS_SR:
-        return _steady_edge(samples, rms, loud)
+        return 0.0
     levels = 20 * np.log10(opening[sounding])
     level_db = float(np.median(levels))
     half = levels.size // 2
     # A reverb tail or a fade moves steadily (frantic ends on 1.1 s falling from -50 to -63 dB):
     # its two halves' medians lie apart, where a hiss's agree.
     if abs(float(np.median(levels[:half])) - float(np.median(levels[half:]))) > NOISE_TREND_DB:
-        return _steady_edge(samples, rms, loud)
+        return 0.0
     if np.count_nonzero(np.abs(levels - level_db) <= NOISE_SPREAD_DB) * 2 < levels.size:
-        return _steady_edge(samples, rms, loud)
+        return 0.0
     # Music rises out of a noise floor; a decay or a slow fade flattens out at its own end
     # (northerners' last 0.4 s lie within 2 dB, 15 dB below the same reverb 2 s earlier).
     rise = rms[above[0]:above[0] + int(round(NOISE_RISE_S * ANALYSIS_SR / NOISE_FRAME))]
     if 20 * np.log10(float(np.max(rise))) - level_db < NOISE_RISE_DB:
-        return _steady_edge(samples, rms, loud)
+        return 0.0
     level = 10 ** (level_db / 20)
     return _frames_peak(samples, sounding[opening[sounding] <= level * 10 ** (NOISE_SPREAD_DB / 20)])
 
