@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -96,20 +97,11 @@ def main() -> None:
         return done
 
     services.challenge_batch_analyse = timed  # type: ignore[assignment]
+    stack = ExitStack()
     if args.realtime:
-        from concurrent.futures import ThreadPoolExecutor
+        from charcha.testing.worker import background_analysis
 
-        from django.db import connection
-
-        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-worker")
-
-        def work(batch_id: int) -> None:
-            try:
-                services.challenge_batch_analyse(batch_id=batch_id)
-            finally:
-                connection.close()
-
-        services._enqueue_analysis = lambda batch_id: worker.submit(work, batch_id)  # type: ignore[assignment]
+        stack.enter_context(background_analysis())
         settings.CHARCHA_FINISH_WAIT_MS = 1500
     finish_ms: list[float] = []
     last_batch_ms: list[float] = []
@@ -152,6 +144,7 @@ def main() -> None:
         decide_ms.append(float(challenge.verdict.get("timings", {}).get("decide_ms", 0.0)))
         for consent in ConsentRecord.objects.filter(user=runner, withdrawn_at__isnull=True):
             services.consent_withdraw(consent=consent, by=runner)
+    stack.close()  # the worker thread's last analyses finish (and any that failed raises) here
 
     # Eager: the last batch is analysed inside its own request, then finish decides; with a worker
     # (--realtime) the two overlap, and the time from the last batch's arrival to the verdict is it.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -51,7 +50,7 @@ def page(browser_factory: Callable[..., Browser]) -> Iterator[Page]:
 
 
 @pytest.fixture
-def background_analysis(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def background_analysis(live_server: Any, settings: Any) -> Iterator[None]:
     """Challenge batches analysed off the request path, by one thread of the live server's process,
     as a Celery worker analyses them in production.
 
@@ -61,25 +60,11 @@ def background_analysis(live_server: Any, settings: Any, monkeypatch: pytest.Mon
     lost. The finish request waits for the thread to catch up (the verify job would otherwise
     analyse the same batches in the request at the same time, on the same FaceMesh).
     """
-    from django.db import connection
+    from charcha.testing.worker import background_analysis as analysis_thread
 
-    import charcha.services as services
-
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e2e-analysis")
-    submitted: list[Future[bool]] = []
-
-    def analyse(batch_id: int) -> bool:
-        try:
-            return services.challenge_batch_analyse(batch_id=batch_id)
-        finally:
-            connection.close()
-
-    monkeypatch.setattr(services, "_enqueue_analysis", lambda batch_id: submitted.append(pool.submit(analyse, batch_id)))
     settings.CHARCHA_FINISH_WAIT_MS = 60_000
-    yield
-    pool.shutdown(wait=True)
-    for future in submitted:
-        future.result()  # an analysis that raised fails the test here, not silently
+    with analysis_thread():
+        yield
 
 
 def login(page: Page, live_server: Any, username: str = "e2e", password: str = "a long enough passphrase") -> Any:
