@@ -158,6 +158,11 @@ NOISE_MARGIN_DB = 6.0
 # it in, and mainzik's sections moved (bench ``hum``).
 NOISE_LONG_S = 1.0
 NOISE_QUIET_DB = 40.0
+# A shorter flat floor that loud is noise too where the music then rises NOISE_RISE_DB out of it
+# within NOISE_RISE_S, as out of the opening rule's floor: a song that opens on 0.25-1 s of such hum
+# and ends without any floor (cut, or faded to digital silence) had its lead counted as music, so
+# that the music's start, and the bars and sections cut from it, moved by the lead.
+NOISE_SHORT_S = 0.25
 SCAN_BLOCK = 1 << 16
 # 12 s of onset curve per tempogram window: long enough to see three beats at 50 BPM, the
 # multiples that tie a tempo to its metrical level (``estimate_period``).
@@ -420,7 +425,8 @@ def active_span(samples: np.ndarray, *, rel_db: float = SILENCE_REL_DB) -> tuple
     The music starts at the first sample louder than ``rel_db`` below the peak. Where the song
     opens on steady noise instead of digital silence (tape hiss, a vinyl rip's surface, room tone:
     ``noise_floor``), it starts at the first sample that rises ``NOISE_MARGIN_DB`` above that
-    noise's own peak; the end likewise. Scanned in blocks: a whole-song ``abs`` and index array
+    noise's own peak; the end likewise. A floor found at one end only is the other end's too, and
+    an end still without one may open on a short one that the music rises out of (``short_floor``). Scanned in blocks: a whole-song ``abs`` and index array
     would be several copies of the audio.
     """
     n = samples.size
@@ -434,6 +440,10 @@ def active_span(samples: np.ndarray, *, rel_db: float = SILENCE_REL_DB) -> tuple
     # A recording has one floor: where it is found at one end only (0.25 s of hum before the music
     # is too short for either rule, 2 s after it is not), the other end is read against it.
     lead, tail = _same_floor(samples, lead, tail), _same_floor(samples[::-1], tail, lead)
+    if not lead or not tail:
+        # A short floor, only where neither end gave a longer one, and then read at the other end too.
+        lead, tail = lead or short_floor(samples), tail or short_floor(samples[::-1])
+        lead, tail = _same_floor(samples, lead, tail), _same_floor(samples[::-1], tail, lead)
     margin = 10 ** (NOISE_MARGIN_DB / 20)
     head_threshold, tail_threshold = max(threshold, lead * margin), max(threshold, tail * margin)
     first = next((i + int(np.argmax(np.abs(samples[i:i + SCAN_BLOCK]) > head_threshold))
@@ -494,6 +504,13 @@ def noise_floor(samples: np.ndarray) -> float:
     return _opening_floor(samples, rms, loud) or _steady_edge(samples, rms, loud)
 
 
+def short_floor(samples: np.ndarray) -> float:
+    """The sample peak of a short flat floor that the song opens on and rises out of (``_short_edge``),
+    or 0. Only read where ``noise_floor`` found none at either end: a longer floor's peak is surer."""
+    rms = _frame_rms(samples)
+    return _short_edge(samples, rms, float(np.percentile(rms, 95))) if rms.size else 0.0
+
+
 def _opening_floor(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
     """The sample peak of steady noise before the music's first loud frame (``noise_floor``'s
     opening rule), or 0 where that opening is too short, moves, or is not followed by a rise."""
@@ -537,6 +554,28 @@ def _steady_edge(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
         return 0.0
     off = np.abs(20 * np.log10(np.maximum(rms, 1e-12)) - level_db) > NOISE_SPREAD_DB
     return _frames_peak(samples, np.arange(int(np.argmax(off)) if off.any() else rms.size))
+
+
+def _short_edge(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
+    """The sample peak of a flat, quiet floor of ``NOISE_SHORT_S`` to ``NOISE_LONG_S`` at the start of
+    ``samples`` that the music rises ``NOISE_RISE_DB`` out of within ``NOISE_RISE_S``; else 0."""
+    n_short = round(NOISE_SHORT_S * ANALYSIS_SR / NOISE_FRAME)
+    head = rms[:n_short]
+    if head.size < n_short or rms.size <= n_short or not np.all(head > 0.0):
+        return 0.0
+    level_db = float(np.median(20 * np.log10(head)))
+    if level_db > 20 * np.log10(loud) - NOISE_QUIET_DB:
+        return 0.0
+    off = np.abs(20 * np.log10(np.maximum(rms, 1e-12)) - level_db) > NOISE_SPREAD_DB
+    run = int(np.argmax(off)) if off.any() else rms.size
+    levels = 20 * np.log10(rms[:run])
+    if run < n_short or abs(float(np.median(levels[:run // 2])) - float(np.median(levels[run // 2:]))) > NOISE_TREND_DB:
+        return 0.0
+    rise = rms[run:run + round(NOISE_RISE_S * ANALYSIS_SR / NOISE_FRAME)]
+    if rise.size == 0 or 20 * np.log10(float(np.max(rise))) - level_db < NOISE_RISE_DB:
+        return 0.0
+    # The run's last frame may hold the music's first samples, under the 6 dB the run allows.
+    return _frames_peak(samples, np.arange(max(run - 1, 1)))
 
 
 def _frames_peak(samples: np.ndarray, frames: np.ndarray) -> float:

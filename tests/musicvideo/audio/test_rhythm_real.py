@@ -20,12 +20,14 @@ from musicvideo.audio.analysis import Analysis, AnalysisOptions, analyze_samples
 from musicvideo.audio.features import ANALYSIS_SR, compute_features
 from musicvideo.audio.rhythm import (
     LEVEL_CLOSE,
+    _frame_rms,
     _song_tempo,
     active_span,
     analyze_rhythm,
     estimate_period,
     level_margin,
     noise_floor,
+    short_floor,
 )
 from musicvideo.testing.noise import NoiseKind, with_noise_floor
 from musicvideo.testing.tempo import warp_samples, warp_time
@@ -100,7 +102,8 @@ def test_silence_around_the_music_moves_nothing_but_the_shift(excerpt: tuple[np.
 
 @pytest.mark.parametrize(("noise", "lead_s", "tail_s", "gain"),
                          [("hiss", 0.6, 0.0, 1.0), ("rumble", 1.3, 0.9, 1.0), ("hum", 0.25, 2.0, 1.0),
-                          ("hum", 1.5, 2.0, 0.5), ("hum", 0.25, 2.0, 0.5)])
+                          ("hum", 1.5, 2.0, 0.5), ("hum", 0.25, 2.0, 0.5), ("hum", 0.25, 0.0, 0.5),
+                          ("hum", 0.6, 0.0, 0.5)])
 def test_steady_noise_around_the_music_moves_nothing_but_the_shift(excerpt: tuple[np.ndarray, Analysis], noise: NoiseKind,
                                                                    lead_s: float, tail_s: float, gain: float) -> None:
     # Before noise was told from music, -70 dBFS of hiss before a song counted as music: beats in
@@ -168,6 +171,14 @@ def test_a_floor_close_to_the_music_and_a_fade_into_it_are_found_at_the_ends() -
     # A quiet steady intro that is music, 30 dB under the loud level, is not taken for a floor.
     intro = np.sin(2 * np.pi * 220 * np.arange(2 * ANALYSIS_SR) / ANALYSIS_SR).astype(np.float32) * 0.01
     assert noise_floor(np.concatenate([intro, samples])) == 0.0
+    # A short quiet floor is noise only where the music rises out of it (``short_floor``): 0.5 s of
+    # the same tone 46 dB under the loud level, then the music fading in over 3 s, is all music.
+    loud = float(np.percentile(_frame_rms(samples), 95))
+    pad = intro[:ANALYSIS_SR // 2] / 0.01 * loud * np.sqrt(2) * 10 ** (-46 / 20)
+    fading = samples.copy()
+    fading[:3 * ANALYSIS_SR] *= np.linspace(0.0, 1.0, 3 * ANALYSIS_SR, dtype=np.float32) ** 4
+    assert short_floor(np.concatenate([pad, fading]).astype(np.float32)) == 0.0
+    assert short_floor(np.concatenate([pad, samples]).astype(np.float32)) > 0.0
 
 
 def test_a_quieter_copy_has_the_same_beats_and_bars(excerpt: tuple[np.ndarray, Analysis]) -> None:
