@@ -660,6 +660,32 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   hedgewars Rock's end also 0.72 s earlier, where its fade sinks into the hum); on those 28, beats
   in the hum 8 -> 0, beat F min 0.977 -> 1.00 (sdmusic), downbeat F min 0.969 -> 1.00, sections
   kept 18 -> 19.
+  (4) Material no session had seen: nexuiz-music (18 electronic and metal tracks, GPL-2+, in
+  music.pk3) and warzone2100-music (29 Opus tracks, GPL-2+), scored the same way (beat F of each
+  copy against the untouched file, 70 ms) by the harness, on this code, with nothing tuned on them.
+  Beat F min / mean; copies at 1.00:
+  - nexuiz: shift and shift2 1.00 on all 18; gain 0.999 / 1.00 (17 of 18; desert3, see below);
+    MP3 0.965 / 0.998 (16 of 18: thunder 0.965, a 45 s piece whose copy slips a fifth of a beat
+    for 4 beats at 30-40 s; desert3 0.999); stretch 0.387 / 0.936 (14 of 18 >= 0.95: thunder
+    0.387, its stretched copy read at 138 BPM for 150; ninesix 0.667, read at double tempo and said
+    ``unclear_tempo``; thru-the-mirror 0.871; brainsukker 0.928). Downbeat F: MP3 min 0.939,
+    stretch min 0.00 (subcities' bar flips; digital-pursuit 0.325).
+  - warzone2100: shift, shift2 and gain 1.00 on all 29; MP3 0.912 / 0.997 (27 of 29: legacy
+    track16 0.912, menu_enhanced 0.995); stretch 0.377 / 0.947 (25 of 29 >= 0.95: legacy track16
+    0.377, aftermath track24 0.563, menu_enhanced 0.728, track26 0.793). Downbeat F: MP3 min 0.867.
+  desert3's -6 dB copy ends 0.36 s earlier than the file (one beat fewer): decoding clips the
+  master's overs at full scale, so the threshold of ``active_span`` (60 dB under the sample peak)
+  sits 0.6 dB lower in the master than in the copy, and its slow fade crosses it elsewhere. Of the
+  67 tracks, half clip so when decoded (up to 1456 samples). Measured and dropped: (a) the threshold
+  71 dB under the loud level (95th percentile of the sounding 50 ms frames' RMS; 60 dB plus the
+  median crest, 11 dB) instead of 60 dB under the peak: copies whose music starts and ends within
+  5 ms of the file's (plus the shift), over the shift, shift2, gain, MP3, AAC, Opus, hiss and hum
+  copies of 56 tracks, 331 -> 297 of 448 (desert3, brainsukker, pirate fixed; the loud level moves
+  by hundredths of a dB where a requantised copy drops near-silent frames, and a slow fade moves
+  tens of ms with it: northerners' shifted copies 105 ms, Freeway's gain copy 750 ms); (b)
+  decoding without the clip, so that a gain copy's peak is the master's: 331 -> 326 (desert3 and
+  brainsukker's gain copies fixed, their codec copies and frantic's MP3, vengeful's and
+  spunkyrace's Opus copies lost, whose overs a clip had levelled with the master's).
 
 Learned trackers: BeatNet 1.1.3 is the only one whose weights ship in its wheel (CC BY 4.0). It
 pins numba 0.54.1 and imports madmom (no wheel for Python 3.11), so it cannot be a dependency
