@@ -1,6 +1,7 @@
 """Beats on real music: do they hold when the file changes but the song does not?
 
     .venv/bin/python bench/song_robustness.py [--json] [--trackers dbn,dp,librosa,essentia] [--tracks N]
+        [--held-out N] [--new-sets N] [--warped N] [--variants shift,gain,...]
 
 Real tracks come from Debian packages (asc-music, fb-music-high, wesnoth-1.16-music, all GPL-2+;
 hedgewars-data, GPL-2; extremetuxracer-data, xmoto-data, neverball-data, GPL-2+; 500 MB, so they
@@ -732,6 +733,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -793,6 +795,22 @@ WARP_LENGTH_S = 180.0
 WARP_SWEEP = 0.06
 WARP_SWEEP_PERIOD_S = 60.0
 WARP_SWEEP_STEP_S = 0.5
+# Added 7 Dec 2026, after every parameter was chosen, and scored only with --new-sets: two more
+# packages (nexuiz-music, GPL-2+, 84 MB: electronic and metal tracks inside a zip, music.pk3;
+# warzone2100-music, GPL-2+, 84 MB: electronic and ambient tracks as Opus).
+NEXUIZ_PK3 = "/usr/share/games/nexuiz/data/music.pk3"
+HELD_OUT_NEXUIZ = [(f"nexuiz/{n}", f"{NEXUIZ_PK3}!sound/cdtracks/{n}.ogg")
+                   for n in ("beast-of-insanity", "brainsukker", "breakdown-easy", "brokenlight", "calling-bogus",
+                             "chaos-fog", "desert3", "digital-pursuit", "infight", "neuronal-diving", "ninesix",
+                             "northern-lights", "sixtyfour_", "sixtyfour_revisited", "stairs", "subcities",
+                             "thru-the-mirror", "thunder")]
+WARZONE_MUSIC = "/usr/share/games/warzone2100/music/albums"
+HELD_OUT_WARZONE = (
+    [(f"warzone/aftermath_{n}", f"{WARZONE_MUSIC}/aftermath_soundtrack/{n}.opus")
+     for n in ("menu_enhanced", *(f"track{k}" for k in range(17, 28)), "track3_enhanced")]
+    + [(f"warzone/legacy_track{k}", f"{WARZONE_MUSIC}/legacy_soundtrack/track{k}.opus") for k in range(4, 17)]
+    + [(f"warzone/original_{n}", f"{WARZONE_MUSIC}/original_soundtrack/{n}.opus") for n in ("track1", "track2", "track3")])
+NEW_SET_PACKAGES = ("nexuiz-music", "warzone2100-music")
 BENCH_PACKAGES = ("asc-music", "fb-music-high", "wesnoth-1.16-music", "hedgewars-data", "extremetuxracer-data",
                   "xmoto-data", "neverball-data")
 SHIFT_S = 0.5
@@ -835,6 +853,27 @@ SCALES = {"stretch": STRETCH, "stretch_rb": STRETCH, "stretch_fast": 1 / STRETCH
 # reference is the beats after the cut.
 OFFSETS_S = {"shift": SHIFT_S, "shift2": LONG_SHIFT_S, **{name: -cut for name, cut in CROPS_S.items()},
              **{name: round(lead * ANALYSIS_SR) / ANALYSIS_SR for name, (_, lead, _) in NOISE_VARIANTS.items()}}
+
+
+def source_file(path: str, work: Path) -> Path:
+    """The track's file; one inside a zip archive (``archive!member``) is extracted into ``work`` first."""
+    if "!" not in path:
+        return Path(path)
+    archive, member = path.split("!", 1)
+    with zipfile.ZipFile(archive) as pk3:
+        target = work / Path(member).name
+        target.write_bytes(pk3.read(member))
+    return target
+
+
+def track_exists(path: str) -> bool:
+    if "!" not in path:
+        return Path(path).exists()
+    archive, member = path.split("!", 1)
+    if not Path(archive).exists():
+        return False
+    with zipfile.ZipFile(archive) as pk3:
+        return member in pk3.namelist()
 
 
 def ffmpeg(src: Path, dst: Path, args: list[str]) -> Path:
@@ -912,7 +951,7 @@ def f_measure(reference: np.ndarray, estimated: np.ndarray) -> float:
 
 def track_figures(name: str, path: Path, trackers: list[str], work: Path,
                   variants: list[str] = ALL_VARIANTS) -> dict[str, Any]:
-    original = ffmpeg(path, work / "original.wav", [])
+    original = ffmpeg(source_file(str(path), work), work / "original.wav", [])
     files = {v: ffmpeg(original, work / f"{v}.{ext}", args) for v, (args, ext) in VARIANTS.items() if v in variants}
     mono = decode_audio(original, sample_rate=PV_SR)
     for variant, rate in PV_RATES.items():
@@ -1015,6 +1054,9 @@ def main() -> None:
                         help="how many tracks of each held-out set to score too (0: none)")
     parser.add_argument("--warped", type=int, default=len(WARPED),
                         help="how many tracks to play with a known moving tempo (0: none)")
+    parser.add_argument("--new-sets", type=int, default=0,
+                        help="how many tracks of each set added on 7 Dec (nexuiz-music, warzone2100-music) to score "
+                        "too (default 0: none)")
     parser.add_argument("--variants", default=",".join(ALL_VARIANTS),
                         help="which copies of each track to score (default: all)")
     args = parser.parse_args()
@@ -1025,14 +1067,16 @@ def main() -> None:
     if "essentia" in trackers:
         essentia_standard()    # before minutes of decoding, not after
     groups = {"tracks": TRACKS[: args.tracks], "held_out": HELD_OUT[: args.held_out],
-              "held_out_drums": HELD_OUT_DRUMS[: args.held_out], "held_out_more": HELD_OUT_MORE[: args.held_out]}
+              "held_out_drums": HELD_OUT_DRUMS[: args.held_out], "held_out_more": HELD_OUT_MORE[: args.held_out],
+              "held_out_nexuiz": HELD_OUT_NEXUIZ[: args.new_sets], "held_out_warzone": HELD_OUT_WARZONE[: args.new_sets]}
     result: dict[str, Any] = {group: {} for group in groups}
     with tempfile.TemporaryDirectory(prefix="song-robustness-") as tmp:
         work = Path(tmp)
         for group, tracks in groups.items():
             for name, path in tracks:
-                if not Path(path).exists():
-                    raise SystemExit(f"{path} is missing: apt-get install {' '.join(BENCH_PACKAGES)}")
+                if not track_exists(path):
+                    packages = NEW_SET_PACKAGES if group in ("held_out_nexuiz", "held_out_warzone") else BENCH_PACKAGES
+                    raise SystemExit(f"{path} is missing: apt-get install {' '.join(packages)}")
                 result[group][name] = track_figures(name, Path(path), trackers, work, variants)
                 if not args.json:
                     print(group, name, json.dumps(result[group][name]), flush=True)
@@ -1050,7 +1094,7 @@ def main() -> None:
             if values:
                 result[f"{tracker}_{key}_min"] = min(values)
                 result[f"{tracker}_{key}_mean"] = round(statistics.fmean(values), 3)
-            for group in ("held_out", "held_out_drums", "held_out_more"):
+            for group in ("held_out", "held_out_drums", "held_out_more", "held_out_nexuiz", "held_out_warzone"):
                 held = [t[tracker][key] for t in result[group].values()]
                 if held:
                     result[f"{tracker}_{group}_{key}_min"] = min(held)
