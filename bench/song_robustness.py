@@ -674,6 +674,14 @@ Figures of 4 Dec 2026 (dp; beat F / downbeat F, minimum over the 8 tracks):
   - warzone2100: shift, shift2 and gain 1.00 on all 29; MP3 0.912 / 0.997 (27 of 29: legacy
     track16 0.912, menu_enhanced 0.995); stretch 0.377 / 0.947 (25 of 29 >= 0.95: legacy track16
     0.377, aftermath track24 0.563, menu_enhanced 0.728, track26 0.793). Downbeat F: MP3 min 0.867.
+  The bench itself (``--new-sets 29 --variants shift,shift2,gain,mp3``) gave the same beat figures;
+  sections kept: shift, shift2 and gain 18/18 and 29/29, MP3 15/18 and 22/29; synthetic
+  1.00; a 3-minute song 0.784 s. legacy track16 (MP3 0.912), a sequenced piece at exactly 125 BPM:
+  its tracked beats hold other phases for whole 30 s stretches (59 % on one grid, 85 % with the
+  unsupported ones, 0.87 asked), so it is read as not steady and its copies slip apart where the
+  onsets barely decide. The short floor of (3) on these 47 tracks: every span of the original,
+  shift, shift2, gain, MP3, AAC, Opus, hiss and hum copies unchanged (423); 15 of the 94 copies with
+  a 0.25 s hum lead and no tail move to the music.
   desert3's -6 dB copy ends 0.36 s earlier than the file (one beat fewer): decoding clips the
   master's overs at full scale, so the threshold of ``active_span`` (60 dB under the sample peak)
   sits 0.6 dB lower in the master than in the copy, and its slow fade crosses it elsewhere. Of the
