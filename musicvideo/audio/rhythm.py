@@ -426,8 +426,8 @@ def active_span(samples: np.ndarray, *, rel_db: float = SILENCE_REL_DB) -> tuple
     opens on steady noise instead of digital silence (tape hiss, a vinyl rip's surface, room tone:
     ``noise_floor``), it starts at the first sample that rises ``NOISE_MARGIN_DB`` above that
     noise's own peak; the end likewise. A floor found at one end only is the other end's too, and
-    an end still without one may open on a short one that the music rises out of (``short_floor``). Scanned in blocks: a whole-song ``abs`` and index array
-    would be several copies of the audio.
+    an end still without one may open on a short one that the music rises out of (``short_floor``).
+    Scanned in blocks: a whole-song ``abs`` and index array would be several copies of the audio.
     """
     n = samples.size
     if n == 0:
@@ -441,7 +441,7 @@ def active_span(samples: np.ndarray, *, rel_db: float = SILENCE_REL_DB) -> tuple
     # is too short for either rule, 2 s after it is not), the other end is read against it.
     lead, tail = _same_floor(samples, lead, tail), _same_floor(samples[::-1], tail, lead)
     if not lead or not tail:
-        # A short floor, only where neither end gave a longer one, and then read at the other end too.
+        # A short floor only at an end that no longer one reached, and then read at the other end too.
         lead, tail = lead or short_floor(samples), tail or short_floor(samples[::-1])
         lead, tail = _same_floor(samples, lead, tail), _same_floor(samples[::-1], tail, lead)
     margin = 10 ** (NOISE_MARGIN_DB / 20)
@@ -506,7 +506,8 @@ def noise_floor(samples: np.ndarray) -> float:
 
 def short_floor(samples: np.ndarray) -> float:
     """The sample peak of a short flat floor that the song opens on and rises out of (``_short_edge``),
-    or 0. Only read where ``noise_floor`` found none at either end: a longer floor's peak is surer."""
+    or 0. ``active_span`` reads it only at an end that no longer floor reached (``noise_floor`` at
+    either end, ``_same_floor``): a longer floor's peak is surer."""
     rms = _frame_rms(samples)
     return _short_edge(samples, rms, float(np.percentile(rms, 95))) if rms.size else 0.0
 
@@ -557,8 +558,8 @@ def _steady_edge(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
 
 
 def _short_edge(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
-    """The sample peak of a flat, quiet floor of ``NOISE_SHORT_S`` to ``NOISE_LONG_S`` at the start of
-    ``samples`` that the music rises ``NOISE_RISE_DB`` out of within ``NOISE_RISE_S``; else 0."""
+    """The sample peak of a flat, quiet floor of at least ``NOISE_SHORT_S`` at the start of ``samples``
+    that the music rises ``NOISE_RISE_DB`` out of within ``NOISE_RISE_S``; else 0."""
     n_short = round(NOISE_SHORT_S * ANALYSIS_SR / NOISE_FRAME)
     head = rms[:n_short]
     if head.size < n_short or rms.size <= n_short or not np.all(head > 0.0):
