@@ -436,13 +436,15 @@ def active_span(samples: np.ndarray, *, rel_db: float = SILENCE_REL_DB) -> tuple
     if peak <= 0.0:
         return 0, 0
     threshold = peak * 10 ** (rel_db / 20)
-    lead, tail = noise_floor(samples), noise_floor(samples[::-1])
+    # Each end's frame levels once: the floor rules below all read them.
+    head, end = _levels(samples), _levels(samples[::-1])
+    lead, tail = _floor(samples, *head), _floor(samples[::-1], *end)
     # A recording has one floor: where it is found at one end only (0.25 s of hum before the music
     # is too short for either rule, 2 s after it is not), the other end is read against it.
     lead, tail = _same_floor(samples, lead, tail), _same_floor(samples[::-1], tail, lead)
     if not lead or not tail:
         # A short floor only at an end that no longer one reached, and then read at the other end too.
-        lead, tail = lead or short_floor(samples), tail or short_floor(samples[::-1])
+        lead, tail = lead or _short_edge(samples, *head), tail or _short_edge(samples[::-1], *end)
         lead, tail = _same_floor(samples, lead, tail), _same_floor(samples[::-1], tail, lead)
     margin = 10 ** (NOISE_MARGIN_DB / 20)
     head_threshold, tail_threshold = max(threshold, lead * margin), max(threshold, tail * margin)
@@ -497,19 +499,27 @@ def noise_floor(samples: np.ndarray) -> float:
     noise, or there is none (a floor within ``NOISE_REL_DB`` of the loud level), a long flat floor
     at the very start is (``_steady_edge``). Read ``samples`` reversed for the end of the song.
     """
-    rms = _frame_rms(samples)
-    if rms.size == 0:
-        return 0.0
-    loud = float(np.percentile(rms, 95))
-    return _opening_floor(samples, rms, loud) or _steady_edge(samples, rms, loud)
+    return _floor(samples, *_levels(samples))
 
 
 def short_floor(samples: np.ndarray) -> float:
     """The sample peak of a short flat floor that the song opens on and rises out of (``_short_edge``),
     or 0. ``active_span`` reads it only at an end that no longer floor reached (``noise_floor`` at
     either end, ``_same_floor``): a longer floor's peak is surer."""
+    return _short_edge(samples, *_levels(samples))
+
+
+def _levels(samples: np.ndarray) -> tuple[np.ndarray, float]:
+    """Frame RMS from the start of ``samples`` and the song's loud level (their 95th percentile)."""
     rms = _frame_rms(samples)
-    return _short_edge(samples, rms, float(np.percentile(rms, 95))) if rms.size else 0.0
+    return rms, float(np.percentile(rms, 95)) if rms.size else 0.0
+
+
+def _floor(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
+    """``noise_floor`` on levels already read."""
+    if rms.size == 0:
+        return 0.0
+    return _opening_floor(samples, rms, loud) or _steady_edge(samples, rms, loud)
 
 
 def _opening_floor(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
@@ -543,32 +553,26 @@ def _steady_edge(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
     """The sample peak of a long, flat, quiet floor at the start of ``samples`` (``NOISE_LONG_S``),
     taken over the frames from the start that stay within ``NOISE_SPREAD_DB`` of its level; else 0."""
     n_long = round(NOISE_LONG_S * ANALYSIS_SR / NOISE_FRAME)
-    head = rms[:n_long]
-    if head.size < n_long or rms.size <= n_long or not np.all(head > 0.0):
+    flat = _flat_start(rms, loud, n_long)
+    if flat is None:
         return 0.0
-    levels = 20 * np.log10(head)
-    level_db = float(np.median(levels))
+    level_db, run = flat
+    levels = 20 * np.log10(rms[:n_long])
     half = n_long // 2
-    if (level_db > 20 * np.log10(loud) - NOISE_QUIET_DB
-            or float(np.max(np.abs(levels - level_db))) > NOISE_SPREAD_DB
+    if (float(np.max(np.abs(levels - level_db))) > NOISE_SPREAD_DB
             or abs(float(np.median(levels[:half])) - float(np.median(levels[half:]))) > NOISE_TREND_DB):
         return 0.0
-    off = np.abs(20 * np.log10(np.maximum(rms, 1e-12)) - level_db) > NOISE_SPREAD_DB
-    return _frames_peak(samples, np.arange(int(np.argmax(off)) if off.any() else rms.size))
+    return _frames_peak(samples, np.arange(run))
 
 
 def _short_edge(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
     """The sample peak of a flat, quiet floor of at least ``NOISE_SHORT_S`` at the start of ``samples``
     that the music rises ``NOISE_RISE_DB`` out of within ``NOISE_RISE_S``; else 0."""
     n_short = round(NOISE_SHORT_S * ANALYSIS_SR / NOISE_FRAME)
-    head = rms[:n_short]
-    if head.size < n_short or rms.size <= n_short or not np.all(head > 0.0):
+    flat = _flat_start(rms, loud, n_short)
+    if flat is None:
         return 0.0
-    level_db = float(np.median(20 * np.log10(head)))
-    if level_db > 20 * np.log10(loud) - NOISE_QUIET_DB:
-        return 0.0
-    off = np.abs(20 * np.log10(np.maximum(rms, 1e-12)) - level_db) > NOISE_SPREAD_DB
-    run = int(np.argmax(off)) if off.any() else rms.size
+    level_db, run = flat
     levels = 20 * np.log10(rms[:run])
     if run < n_short or abs(float(np.median(levels[:run // 2])) - float(np.median(levels[run // 2:]))) > NOISE_TREND_DB:
         return 0.0
@@ -577,6 +581,20 @@ def _short_edge(samples: np.ndarray, rms: np.ndarray, loud: float) -> float:
         return 0.0
     # The run's last frame may hold the music's first samples, under the 6 dB the run allows.
     return _frames_peak(samples, np.arange(max(run - 1, 1)))
+
+
+def _flat_start(rms: np.ndarray, loud: float, n: int) -> tuple[float, int] | None:
+    """The median level (dB) of the first ``n`` frames, where they all sound and lie at least
+    ``NOISE_QUIET_DB`` under ``loud``, and how many frames from the start stay within
+    ``NOISE_SPREAD_DB`` of it; ``None`` otherwise."""
+    head = rms[:n]
+    if head.size < n or rms.size <= n or not np.all(head > 0.0):
+        return None
+    level_db = float(np.median(20 * np.log10(head)))
+    if level_db > 20 * np.log10(loud) - NOISE_QUIET_DB:
+        return None
+    off = np.abs(20 * np.log10(np.maximum(rms, 1e-12)) - level_db) > NOISE_SPREAD_DB
+    return level_db, int(np.argmax(off)) if off.any() else rms.size
 
 
 def _frames_peak(samples: np.ndarray, frames: np.ndarray) -> float:
