@@ -176,12 +176,13 @@ def display_matrix(frame: av.VideoFrame) -> list[int] | None:
     A phone's portrait clip is stored landscape with a matrix that turns it upright; the copy path
     keeps that matrix with the codec parameters, and a re-encoded stream without it plays sideways.
     """
-    # PyAV's stubs type side_data as a TypedDict; at run time it is a SideDataContainer.
-    for side in cast(SideDataContainer, frame.side_data):
-        if side.type == SideDataType.DISPLAYMATRIX and len(bytes(side)) == 36:
-            values = [int(v) for v in np.frombuffer(bytes(side), dtype="<i4")]
-            return None if values == IDENTITY_MATRIX else values
-    return None
+    # Looked up by type, not iterated: PyAV 18.1.1 made iteration yield the types (a Mapping's keys)
+    # where earlier releases yielded the entries. Older stubs type side_data as a TypedDict.
+    side = cast(SideDataContainer, frame.side_data).get(SideDataType.DISPLAYMATRIX)
+    if side is None or len(bytes(side)) != 36:
+        return None
+    values = [int(v) for v in np.frombuffer(bytes(side), dtype="<i4")]
+    return None if values == IDENTITY_MATRIX else values
 
 
 # FFmpeg's display matrix in 16.16 fixed point (the last entry 2.30): no rotation, no mirroring.

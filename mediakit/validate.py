@@ -149,9 +149,10 @@ def _check_integrity(path: str | os.PathLike[str], *, kind: MediaKind, declared_
                 decoded += len(stream.codec_context.decode(None))
             if decoded == 0:
                 raise MediaError("The file's stream holds nothing we can decode.", code="media_truncated")
+            # Read while the container is open: PyAV 18.1.1 refuses a closed container's stream.
+            start = float(stream.start_time * tb) if stream.start_time is not None and tb is not None else 0.0
     except av.FFmpegError as exc:
         raise MediaError("The file is damaged or cut short.", code="media_truncated") from exc
-    start = float(stream.start_time * tb) if stream.start_time is not None and tb is not None else 0.0
     extent = max(end - start, 0.0)
     if declared_s > 2.0 and extent < 0.9 * declared_s:
         raise MediaError(f"The file stops at {extent:.1f} s of the {declared_s:.1f} s it declares: it is cut short.",
