@@ -3,21 +3,24 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+CONSTRAINTS ?= -c constraints.txt
 # Tests use the local PostgreSQL and Redis unless told otherwise (a Redis db of their own).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/encore
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: system install migrate demo run worker test lint check-deploy clean
+.PHONY: system install lock migrate demo run worker test lint check-deploy clean
 
 # Debian packages first: dlib compiles against OpenBLAS only when libopenblas-dev is already there.
 system:
 	bash tools/system-packages.sh
 
-$(STAMP): pyproject.toml tools/system-packages.txt
+$(STAMP): pyproject.toml constraints.txt tools/system-packages.txt
 	bash tools/system-packages.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
-	$(PY) -m pip install -q -e '.[dev]'
+	# constraints.txt holds the exact versions the suite passed with: a new release upstream (PyAV 18.1.1
+	# changed how side data iterates) must not change what a fresh machine installs for the same commit.
+	$(PY) -m pip install -q $(CONSTRAINTS) -e '.[dev]'
 	# invisible-watermark asks for opencv-python, which would clash with mediapipe's opencv-contrib-python.
 	$(PY) -m pip install -q --no-deps invisible-watermark==0.2.0
 	# A dlib wheel cached from a build before OpenBLAS was installed has no BLAS: rebuild it once.
@@ -31,6 +34,14 @@ $(STAMP): pyproject.toml tools/system-packages.txt
 	touch $(STAMP)
 
 install: $(STAMP) node_modules
+
+# After a change to pyproject.toml's dependencies: rebuild the environment from nothing with the ranges
+# alone, record what it got, then run `make test` before committing constraints.txt.
+lock:
+	rm -rf $(VENV)
+	$(MAKE) install CONSTRAINTS=
+	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 # Browser-test tools from npm (axe-core), exactly as package-lock.json pins them; nothing is fetched at test time.
 node_modules: package.json package-lock.json
