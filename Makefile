@@ -42,6 +42,8 @@ lock:
 	$(MAKE) install CONSTRAINTS=
 	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
+	# The environment is what the file now says: the next make need not install it again.
+	touch $(STAMP)
 
 # Browser-test tools from npm (axe-core), exactly as package-lock.json pins them; nothing is fetched at test time.
 node_modules: package.json package-lock.json
