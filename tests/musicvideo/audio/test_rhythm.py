@@ -324,6 +324,53 @@ def test_a_slid_steady_song_whose_halves_are_heard_alike_gets_the_half_its_kick_
     by_onsets = steady_grid(beats, 30.9, n_frames=len(even), score=swapped, kick=kick_at(frames, exact))
     assert by_onsets is not None and np.max(np.abs(by_onsets - (exact + half))) < 0.5
 
+def quarter_beat_song(on: float, early: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A steady song (400 beats at 30.87 frames) whose tracked beats sat a quarter beat early for
+    its beats 40-159, as a sequenced piece's tracker holds its sixteenths' offbeat where they are
+    heard as much as the beat; and the tracker's score, a bump of height ``on`` on every beat and
+    ``early`` a quarter beat before it. Returns (tracked, exact, score)."""
+    period = 30.87
+    beats = tracked(period, 400, seed=13)
+    beats[40:160] = np.round(beats[40:160] - period / 4).astype(int)
+    exact = 7.3 + period * np.arange(400)
+    frames = np.arange(int(exact[-1]) + 20, dtype=np.float64)
+    score = on * onset_bumps(frames, exact, period) + early * onset_bumps(frames, exact - period / 4, period)
+    return beats, exact, score
+
+
+def test_a_steady_song_whose_beats_held_a_quarter_beat_off_gets_the_grid_its_onsets_favour() -> None:
+    beats, exact, score = quarter_beat_song(on=1.0, early=0.8)
+    n_frames = len(score)
+    # 30 % of the beats a quarter beat off: neither the beat grid nor the half-beat grid holds them.
+    assert steady_grid(beats, 30.9, n_frames=n_frames) is None
+    grid = steady_grid(beats, 30.9, n_frames=n_frames, score=score)
+    assert grid is not None and len(grid) == 400
+    assert np.max(np.abs(grid - exact)) < 0.5
+    # The onsets decide which quarter is the beat: heard more a quarter early, the grid goes there.
+    _, _, swapped = quarter_beat_song(on=0.8, early=1.0)
+    early_grid = steady_grid(beats, 30.9, n_frames=n_frames, score=swapped)
+    assert early_grid is not None and np.max(np.abs(early_grid - (exact - 30.87 / 4))) < 0.5
+    # Heard alike, the kick drum decides; without one, or with a kick on both, the tracked beats stand.
+    _, _, even = quarter_beat_song(on=1.0, early=0.98)
+    frames = np.arange(n_frames, dtype=np.float64)
+    kicked = steady_grid(beats, 30.9, n_frames=n_frames, score=even, kick=kick_at(frames, exact))
+    assert kicked is not None and np.max(np.abs(kicked - exact)) < 0.5
+    assert steady_grid(beats, 30.9, n_frames=n_frames, score=even) is None
+    both = kick_at(frames, np.concatenate([exact, exact - 30.87 / 4]))
+    assert steady_grid(beats, 30.9, n_frames=n_frames, score=even, kick=both) is None
+
+
+def test_beats_that_drift_through_every_phase_get_no_quarter_beat_grid() -> None:
+    # A tempo that moves (5 % slower for the middle 120 beats): the tracked beats pass through every
+    # phase of any one grid, so under QUARTER_BEAT_SHARE of them lie on a grid of quarter beats.
+    period = 30.87
+    intervals = np.where((np.arange(399) >= 140) & (np.arange(399) < 260), 1.05 * period, period)
+    exact = 7.3 + np.concatenate([[0.0], np.cumsum(intervals)])
+    beats = np.round(exact).astype(int)
+    frames = np.arange(int(exact[-1]) + 20, dtype=np.float64)
+    assert steady_grid(beats, period, n_frames=len(frames), score=onset_bumps(frames, exact, period)) is None
+
+
 def wandering_song(*, heard: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A steady song (400 beats at 30.87 frames) whose tracked beats 100-169 wandered up to 0.3 of a
     beat off the grid and back; and the tracker's score: a bump on every beat, except in that
@@ -385,9 +432,14 @@ def test_a_steady_song_whose_beats_held_a_quarter_beat_off_through_loud_sixteent
     grid = steady_grid(beats, 30.9, n_frames=len(score), score=score)
     assert grid is not None and len(grid) == 400
     assert np.max(np.abs(grid - exact)) < 0.5
-    # 80 of 400 (20 %): the tracked beats stand.
+    # 80 of 400 (20 %): too many for the beat grid, but every tracked beat lies on a grid of quarter
+    # beats (``QUARTER_BEAT_SHARE``), and over the whole song the onsets on the beats outweigh the
+    # loud sixteenths (400 bumps against 80 at 1.3): the beat grid again.
     beats, _, score = quarter_slid_song(80)
-    assert steady_grid(beats, 30.9, n_frames=len(score), score=score) is None
+    assert steady_grid(beats, 30.9, n_frames=len(score)) is None
+    grid = steady_grid(beats, 30.9, n_frames=len(score), score=score)
+    assert grid is not None and len(grid) == 400
+    assert np.max(np.abs(grid - exact)) < 0.5
 
 
 def test_a_song_whose_tempo_moves_keeps_its_tracked_beats() -> None:
