@@ -258,40 +258,43 @@ def onset_bumps(frames: np.ndarray, at: np.ndarray, period: float) -> np.ndarray
     return np.exp(-0.5 * ((frames[:, None] - at[None, :]) * 12 / period) ** 2).sum(axis=1)
 
 
-def half_beat_song(on: float, off: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A steady song (400 beats at 30.87 frames) whose tracked beats sat on the off-beat for 120
-    beats, as through a passage whose attacks a time-stretch smeared; and the tracker's score, a
-    bump of height ``on`` on every beat and ``off`` on every off-beat. Returns (tracked, exact, score)."""
+def slid_song(on: float, off: float, *, by: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A steady song (400 beats at 30.87 frames) whose tracked beats sat ``by`` of a beat off for 120
+    beats (half: on the off-beat, as through a passage whose attacks a time-stretch smeared; a
+    quarter: on a sixteenth heard as much as the beat, as a sequenced piece's tracker holds it); and
+    the tracker's score, a bump of height ``on`` on every beat and ``off`` at every point ``by`` after
+    it. Returns (tracked, exact, score)."""
     period = 30.87
     beats = tracked(period, 400, seed=7)
-    beats[40:160] = np.round(beats[40:160] + period / 2).astype(int)
+    beats[40:160] = np.round(beats[40:160] + by * period).astype(int)
     exact = 7.3 + period * np.arange(400)
     frames = np.arange(int(exact[-1]) + 20, dtype=np.float64)
-    score = on * onset_bumps(frames, exact, period) + off * onset_bumps(frames, exact + period / 2, period)
+    score = on * onset_bumps(frames, exact, period) + off * onset_bumps(frames, exact + by * period, period)
     return beats, exact, score
 
 
-def test_a_steady_song_whose_beats_slid_for_a_long_passage_gets_the_grid_its_onsets_favour() -> None:
-    beats, exact, score = half_beat_song(on=1.0, off=0.8)
+@pytest.mark.parametrize("by", [0.5, -0.25])
+def test_a_steady_song_whose_beats_slid_for_a_long_passage_gets_the_grid_its_onsets_favour(by: float) -> None:
+    beats, exact, score = slid_song(on=1.0, off=0.8, by=by)
     n_frames = len(score)
-    # 30 % of the beats are off the beat grid: too many for the beat grid alone.
+    # 30 % of the beats are off the beat grid: too many for the beat grid alone (a quarter beat
+    # off: for the half-beat grid too, so the quarter-beat grid is read).
     assert steady_grid(beats, 30.9, n_frames=n_frames) is None
     grid = steady_grid(beats, 30.9, n_frames=n_frames, score=score)
     assert grid is not None and len(grid) == 400
     # Within half a frame everywhere (least squares over beats each jittered by up to 1.5 frames),
-    # where the slid beats were 15 frames away.
+    # where the slid beats were 8-15 frames away.
     assert np.max(np.abs(grid - exact)) < 0.5
-    # The onsets decide which half is the beat, not the count of tracked beats on each: with the
-    # off-beats heard more, the same tracked beats give the off-beat grid.
-    _, _, swapped = half_beat_song(on=0.8, off=1.0)
+    # The onsets decide which half (or quarter) is the beat, not the count of tracked beats on each:
+    # with the slid points heard more, the same tracked beats give the grid through them.
+    _, _, swapped = slid_song(on=0.8, off=1.0, by=by)
     off_grid = steady_grid(beats, 30.9, n_frames=n_frames, score=swapped)
     assert off_grid is not None and len(off_grid) == 400
-    assert np.max(np.abs(off_grid - (exact + 30.87 / 2))) < 0.5
-    # Where the two halves are heard alike (within HALF_BEAT_MARGIN) nothing decides: the tracked
-    # beats stand.
-    _, _, even = half_beat_song(on=1.0, off=0.97)
+    assert np.max(np.abs(off_grid - (exact + by * 30.87))) < 0.5
+    # Where the two are heard alike (within HALF_BEAT_MARGIN) and there is no kick drum, nothing
+    # decides: the tracked beats stand.
+    _, _, even = slid_song(on=1.0, off=0.97, by=by)
     assert steady_grid(beats, 30.9, n_frames=n_frames, score=even) is None
-
 
 
 def kick_at(frames: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -302,7 +305,7 @@ def kick_at(frames: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 def test_a_slid_steady_song_whose_halves_are_heard_alike_gets_the_half_its_kick_drum_is_on() -> None:
-    beats, exact, even = half_beat_song(on=1.0, off=0.97)
+    beats, exact, even = slid_song(on=1.0, off=0.97)
     frames = np.arange(len(even), dtype=np.float64)
     half = 30.87 / 2
     # The onsets tie (within HALF_BEAT_MARGIN), as on a track whose eighths are as loud as its
@@ -320,44 +323,17 @@ def test_a_slid_steady_song_whose_halves_are_heard_alike_gets_the_half_its_kick_
     lean = kick_at(frames, np.concatenate([exact, (exact + half)[np.arange(400) % 4 != 0]]))
     assert steady_grid(beats, 30.9, n_frames=len(even), score=even, kick=lean) is None
     # Where the onsets decide, they do, whatever the kick: the off-beats heard more win.
-    _, _, swapped = half_beat_song(on=0.8, off=1.0)
+    _, _, swapped = slid_song(on=0.8, off=1.0)
     by_onsets = steady_grid(beats, 30.9, n_frames=len(even), score=swapped, kick=kick_at(frames, exact))
     assert by_onsets is not None and np.max(np.abs(by_onsets - (exact + half))) < 0.5
 
-def quarter_beat_song(on: float, early: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A steady song (400 beats at 30.87 frames) whose tracked beats sat a quarter beat early for
-    its beats 40-159, as a sequenced piece's tracker holds its sixteenths' offbeat where they are
-    heard as much as the beat; and the tracker's score, a bump of height ``on`` on every beat and
-    ``early`` a quarter beat before it. Returns (tracked, exact, score)."""
-    period = 30.87
-    beats = tracked(period, 400, seed=13)
-    beats[40:160] = np.round(beats[40:160] - period / 4).astype(int)
-    exact = 7.3 + period * np.arange(400)
-    frames = np.arange(int(exact[-1]) + 20, dtype=np.float64)
-    score = on * onset_bumps(frames, exact, period) + early * onset_bumps(frames, exact - period / 4, period)
-    return beats, exact, score
-
-
-def test_a_steady_song_whose_beats_held_a_quarter_beat_off_gets_the_grid_its_onsets_favour() -> None:
-    beats, exact, score = quarter_beat_song(on=1.0, early=0.8)
-    n_frames = len(score)
-    # 30 % of the beats a quarter beat off: neither the beat grid nor the half-beat grid holds them.
-    assert steady_grid(beats, 30.9, n_frames=n_frames) is None
-    grid = steady_grid(beats, 30.9, n_frames=n_frames, score=score)
-    assert grid is not None and len(grid) == 400
-    assert np.max(np.abs(grid - exact)) < 0.5
-    # The onsets decide which quarter is the beat: heard more a quarter early, the grid goes there.
-    _, _, swapped = quarter_beat_song(on=0.8, early=1.0)
-    early_grid = steady_grid(beats, 30.9, n_frames=n_frames, score=swapped)
-    assert early_grid is not None and np.max(np.abs(early_grid - (exact - 30.87 / 4))) < 0.5
-    # Heard alike, the kick drum decides; without one, or with a kick on both, the tracked beats stand.
-    _, _, even = quarter_beat_song(on=1.0, early=0.98)
-    frames = np.arange(n_frames, dtype=np.float64)
-    kicked = steady_grid(beats, 30.9, n_frames=n_frames, score=even, kick=kick_at(frames, exact))
-    assert kicked is not None and np.max(np.abs(kicked - exact)) < 0.5
-    assert steady_grid(beats, 30.9, n_frames=n_frames, score=even) is None
+def test_a_song_slid_a_quarter_beat_whose_quarters_are_heard_alike_gets_the_one_its_kick_drum_is_on() -> None:
+    beats, exact, even = slid_song(on=1.0, off=0.98, by=-0.25)
+    frames = np.arange(len(even), dtype=np.float64)
+    kicked = steady_grid(beats, 30.9, n_frames=len(even), score=even, kick=kick_at(frames, exact))
+    assert kicked is not None and len(kicked) == 400 and np.max(np.abs(kicked - exact)) < 0.5
     both = kick_at(frames, np.concatenate([exact, exact - 30.87 / 4]))
-    assert steady_grid(beats, 30.9, n_frames=n_frames, score=even, kick=both) is None
+    assert steady_grid(beats, 30.9, n_frames=len(even), score=even, kick=both) is None
 
 
 def test_beats_that_drift_through_every_phase_get_no_quarter_beat_grid() -> None:
