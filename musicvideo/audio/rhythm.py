@@ -87,7 +87,8 @@ Pipeline, each step chosen by measurement on real tracks (``bench/song_robustnes
    etr calmrace's original slid onto the off-beat at 28 s, its atempo copy did not (0.26 -> 1.00).
    The same on a grid of quarter beats, for a song sequenced at an exact tempo whose tracker held a
    sixteenth's offset through whole passages (``QUARTER_BEAT_SHARE``): nexuiz thru-the-mirror's
-   stretched copy 0.871 -> 1.00, brainsukker's 0.928 -> 1.00.
+   stretched copy 0.871 -> 1.00, brainsukker's 0.928 -> 1.00, warzone legacy_track16's 0.377 -> 1.00
+   (its MP3 copy 0.912 -> 1.00).
    A steady song with a passage whose onsets hold no beat (an intro pad, a breakdown) had tracked
    beats that wandered there, each copy its own way, and fell short of the share: an off-grid beat
    now counts against the grid only where its onsets support it (``UNSUPPORTED_RATIO``) and the
@@ -351,10 +352,15 @@ HALF_BEAT_MARGIN = 1.05
 # whose phases the onsets or the kick decide (etr start1 0.92-0.98 / 0.72-0.97, nexuiz brainsukker
 # 0.895-0.90 / 0.89-0.92, thru-the-mirror 0.97 / 0.96-0.97, breakdown-easy 0.98 / 0.96-0.97); the
 # orchestral and rubato pieces not already steady 0.59-0.86 (casualties_of_war 0.81-0.85,
-# knalgan_theme 0.81-0.82, frantic 0.65-0.70), warzone legacy_track16 0.91-0.95 with no phase decided
-# (onsets 1.01 : 1 and kick 1.40 : 1 between two quarters). Stretch beat F: thru-the-mirror 0.871 ->
-# 1.00, brainsukker 0.928 -> 1.00, breakdown-easy 0.998 -> 1.00; copies at >= 0.95 70 -> 72 of 85;
-# no beat F of any shift, gain, MP3 or stretched copy lower; the warped tracks unchanged. Any share
+# knalgan_theme 0.81-0.82, frantic 0.65-0.70). Stretch beat F: thru-the-mirror 0.871 -> 1.00,
+# brainsukker 0.928 -> 1.00, breakdown-easy 0.998 -> 1.00; copies at >= 0.95 70 -> 72 of 85; no beat
+# F of any gain, MP3 or stretched copy lower; the warped tracks unchanged. Where the onsets leave
+# several quarters in the running and the kick leads none of the four by KICK_HALF_MARGIN, it
+# decides between the quarters the onsets left: warzone legacy_track16 (0.91-0.95 on the grid in
+# every copy) has onsets 1.01 : 1 between two quarters and its kick 2.0 : 1 between those, 1.40 : 1
+# over the off-beat the onsets rank 1.2 times lower: stretch 0.377 -> 1.00, MP3 0.912 -> 1.00 (73 of
+# 85 stretched copies at >= 0.95). thru-the-mirror's kick leads all four 6 : 1 on a quarter the
+# onsets rank third, and that stands. Any share
 # from 0.85 to 0.88 gives the same. The second share keeps a steady song with one passage where the
 # tempo moved off the grid (a beat within 0.06 of some quarter by chance about half the time) from
 # being read as a slide: 0.60 for a 70-beat swing of 0.3 of a beat; start1's stretched copy 0.72.
@@ -1137,7 +1143,9 @@ def half_beat_grid(beat_frames: np.ndarray, period: float, *, n_frames: int,
     tracker happened to hold in each passage. Where they do not, the half on which the low-band
     flux ``kick`` sums ``KICK_HALF_MARGIN`` times higher (the kick drum lands on the beat). Failing
     that, the same on a grid of quarter beats (``QUARTER_BEAT_SHARE``, ``QUARTER_OFF_GRID_SHARE``),
-    whose beat is the quarter that leads the other three by those margins. ``None`` otherwise.
+    whose beat is the quarter that leads the other three by those margins; where the onsets leave
+    several quarters in the running and the kick leads none of the four, the kick decides between
+    those the onsets left. ``None`` otherwise.
     """
     grid = _sub_beat_grid(beat_frames, period, 2, HALF_BEAT_SHARE, n_frames=n_frames, score=score, kick=kick)
     if grid is None:
@@ -1158,21 +1166,25 @@ def _sub_beat_grid(beat_frames: np.ndarray, period: float, parts: int, share: fl
             return None
     grid = _grid(start, step, int(index.min()), n_frames, lead=step_tolerance * step)
     k = np.round((grid - start) / step).astype(int) % parts
-    phase = _leading_phase(_score_at(score, grid), k, parts, HALF_BEAT_MARGIN)
-    if phase is None:
+    heard = _phase_sums(_score_at(score, grid), k, parts)
+    tied = heard * HALF_BEAT_MARGIN > heard.max()
+    if tied.sum() > 1:
+        # The onsets leave two or more phases in the running: the kick drum decides, where it leads
+        # every other phase, else between those the onsets left in the running.
         if kick is None:
             return None
-        phase = _leading_phase(_kick_at(kick, grid), k, parts, KICK_HALF_MARGIN)
-        if phase is None:
-            return None
-    return grid[k == phase]
+        hits = _phase_sums(_kick_at(kick, grid), k, parts)
+        if (hits * KICK_HALF_MARGIN > hits.max()).sum() > 1:
+            hits = np.where(tied, hits, -np.inf)
+            if (hits * KICK_HALF_MARGIN > hits.max()).sum() > 1:
+                return None
+        heard = hits
+    return grid[k == int(np.argmax(heard))]
 
 
-def _leading_phase(heard: np.ndarray, k: np.ndarray, parts: int, margin: float) -> int | None:
-    """The phase (0 .. parts - 1) whose points sum ``margin`` times more than any other's, if one does."""
-    sums = np.array([float(heard[k == j].sum()) for j in range(parts)])
-    order = np.argsort(sums)[::-1]
-    return int(order[0]) if sums[order[0]] >= margin * sums[order[1]] else None
+def _phase_sums(at_points: np.ndarray, k: np.ndarray, parts: int) -> np.ndarray:
+    """Each phase's sum (0 .. parts - 1) of a value read at the grid's points."""
+    return np.array([float(at_points[k == j].sum()) for j in range(parts)])
 
 
 def _kick_at(kick: np.ndarray, at: np.ndarray) -> np.ndarray:
